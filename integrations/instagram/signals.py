@@ -1,0 +1,1 @@
+"""Receivers that connect the member index to Instagram activity."""

@@ -1,0 +1,54 @@
+from django.db import models
+from django.db.models.functions import Lower
+
+from socialportal.crypto import EncryptedTextField
+
+
+class ConnectionStatus(models.TextChoices):
+    CONNECTED = "connected", "connected"
+    NEEDS_RECONNECT = "needs_reconnect", "needs reconnect"
+    DISCONNECTED = "disconnected", "disconnected"
+
+
+class BrandConnection(models.Model):
+    """A brand's Instagram professional account, reached through its Facebook Page."""
+
+    tenant = models.ForeignKey("loyalty.Tenant", on_delete=models.CASCADE)
+    # The IG professional account id: Meta's ``entry[].id`` for instagram webhooks,
+    # so deliveries are routed to a tenant by it.
+    ig_user_id = models.CharField("Instagram account id", max_length=64, unique=True)
+    username = models.CharField(max_length=30, blank=True)
+    page_id = models.CharField("Facebook Page id", max_length=64, blank=True)
+    page_token = EncryptedTextField(blank=True)
+    status = models.CharField(
+        max_length=16, choices=ConnectionStatus.choices, default=ConnectionStatus.CONNECTED
+    )
+    status_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["tenant", "username"]
+
+    def __str__(self) -> str:
+        return f"@{self.username or self.ig_user_id} ({self.tenant})"
+
+
+class DmKeyword(models.Model):
+    """A word that, in a member's first DM, tells the tenant where they came from."""
+
+    tenant = models.ForeignKey("loyalty.Tenant", on_delete=models.CASCADE)
+    keyword = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tenant", "keyword"]
+        verbose_name = "DM keyword"
+        constraints = [
+            models.UniqueConstraint(
+                "tenant", Lower("keyword"), name="dmkeyword_unique_per_tenant"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.keyword

@@ -1,0 +1,69 @@
+"""State of the Graph API emulator (sandbox only).
+
+Written by ``sandbox_load`` and read by the emulator views; the portal's own code
+never touches these tables.
+"""
+
+from django.db import models
+
+
+class SandboxBrand(models.Model):
+    """A brand's Instagram professional account as Meta knows it."""
+
+    slug = models.SlugField(unique=True)
+    ig_user_id = models.CharField(max_length=64, unique=True)
+    username = models.CharField(max_length=30)
+    page_id = models.CharField(max_length=64)
+    page_token = models.CharField(max_length=200, unique=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class SandboxInstagramUser(models.Model):
+    igsid = models.CharField(max_length=64, unique=True)
+    username = models.CharField(max_length=30, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    account_type = models.CharField(max_length=10, default="personal")
+    is_private = models.BooleanField(default=False)
+    follower_count = models.PositiveIntegerField(default=0)
+    follows_count = models.PositiveIntegerField(default=0)
+    media_count = models.PositiveIntegerField(default=0)
+    biography = models.TextField(blank=True)
+    profile_pic = models.URLField(max_length=500, blank=True)
+    # Brand slugs this user follows, and brands they have messaged (which is
+    # what lets a brand read their profile: without it the API answers 230).
+    follows = models.JSONField(default=list, blank=True)
+    messaged = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class SandboxMedia(models.Model):
+    media_id = models.CharField(max_length=64, unique=True)
+    username = models.CharField(max_length=30)
+    caption = models.TextField(blank=True)
+    media_type = models.CharField(max_length=20, default="IMAGE")
+    media_product_type = models.CharField(max_length=10, default="FEED")
+    media_url = models.URLField(max_length=500, blank=True)
+    thumbnail_url = models.URLField(max_length=500, blank=True)
+    permalink = models.URLField(max_length=500, blank=True)
+    timestamp = models.CharField(max_length=40)
+    like_count = models.PositiveIntegerField(default=0)
+    comments_count = models.PositiveIntegerField(default=0)
+    mentions = models.JSONField(default=list, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-timestamp"]
+        verbose_name_plural = "sandbox media"
+
+    def __str__(self) -> str:
+        return self.media_id

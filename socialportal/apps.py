@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SocialPortalConfig(AppConfig):
+    name = "socialportal"
+    verbose_name = "Social portal"

@@ -1,0 +1,168 @@
+"""Django settings, all read from the environment (see README, "Configuration").
+
+Secrets have no production default. ``make run`` writes throwaway development
+values to ``var/dev.env``; the test suite sets its own in ``tests/settings.py``.
+"""
+
+import re
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from socialportal.env import env_bool, env_int, env_list, env_str, env_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+DEBUG = env_bool("DEBUG", default=False)
+SANDBOX = env_bool("SANDBOX", default=False)
+
+SECRET_KEY = env_str("SECRET_KEY")
+# Comma-separated Fernet keys; the first encrypts, all of them decrypt, so a key
+# can be rotated by putting the new one first and keeping the old one behind it.
+ENCRYPTION_KEYS = env_list("ENCRYPTION_KEYS")
+if not ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("ENCRYPTION_KEYS must hold at least one Fernet key.")
+
+PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = [PUBLIC_BASE_URL]
+
+META_APP_ID = env_str("META_APP_ID", "")
+META_APP_SECRET = env_str("META_APP_SECRET", "")
+META_VERIFY_TOKEN = env_str("META_VERIFY_TOKEN", "")
+META_LOGIN_CONFIG_ID = env_str("META_LOGIN_CONFIG_ID", "")
+META_GRAPH_VERSION = env_str("META_GRAPH_VERSION", "v25.0")
+if not re.fullmatch(r"v\d+\.\d+", META_GRAPH_VERSION):
+    raise ImproperlyConfigured(
+        f"META_GRAPH_VERSION must look like v25.0, got {META_GRAPH_VERSION!r}."
+    )
+# In the sandbox every client talks to the emulators served by this same app.
+META_GRAPH_URL = env_url(
+    "META_GRAPH_URL",
+    f"{PUBLIC_BASE_URL}/sandbox/graph" if SANDBOX else "https://graph.facebook.com",
+)
+TIKTOK_CLIENT_KEY = env_str("TIKTOK_CLIENT_KEY", "")
+TIKTOK_CLIENT_SECRET = env_str("TIKTOK_CLIENT_SECRET", "")
+TIKTOK_API_URL = env_url(
+    "TIKTOK_API_URL",
+    f"{PUBLIC_BASE_URL}/sandbox/tiktok" if SANDBOX else "https://open.tiktokapis.com",
+)
+
+# Meta's payloads are capped far below this; anything larger is not Meta.
+WEBHOOK_MAX_BODY_BYTES = 5 * 1024 * 1024
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_q",
+    "socialportal",
+    "loyalty",
+    "integrations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "socialportal.urls"
+WSGI_APPLICATION = "socialportal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server and the django-q2 cluster write to one file; wait for the
+    # lock instead of failing with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+}
+
+# django-q2 on the ORM broker: its Redis broker drops tasks it cannot deliver.
+Q_CLUSTER = {
+    "name": "socialportal",
+    "orm": "default",
+    "workers": env_int("Q_WORKERS", 2, minimum=1),
+    "timeout": 120,
+    # A task whose worker died is handed out again after this many seconds.
+    "retry": 180,
+    "max_attempts": 3,
+    "catch_up": False,
+    "ack_failures": True,
+    "save_limit": 1000,
+    "poll": 0.2,
+    "label": "Task queue",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # urllib3 logs full request URLs at DEBUG, and Graph API URLs carry
+        # access tokens in their query string.
+        "urllib3": {"level": "WARNING"},
+        "django_q": {"level": "WARNING"},
+    },
+}
+
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = PUBLIC_BASE_URL.startswith("https://")
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -1,0 +1,20 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from socialportal.views import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("webhooks/meta/", include("integrations.meta.urls")),
+    path("webhooks/loyalty/", include("loyalty.urls")),
+]
+
+if settings.SANDBOX:
+    # The emulators answer on the same server so a demo or a test needs nothing
+    # else running; they are absent from a real deployment.
+    urlpatterns += [
+        path("sandbox/graph/", include("integrations.meta.emulator.urls")),
+        path("sandbox/loyalty/", include("loyalty.emulator.urls")),
+    ]
