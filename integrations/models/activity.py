@@ -60,6 +60,7 @@ class Activity(models.Model):
     occurred_at = models.DateTimeField()
     seen_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
     # The provider's item exactly as received, beside what we made of it.
     raw = models.JSONField(default=dict)
     details = models.JSONField(default=dict, blank=True)

@@ -1,0 +1,107 @@
+"""django-q2 entry points for Instagram webhook work."""
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from integrations.instagram import deliveries, messages
+from integrations.models import (
+    Activity,
+    ActivityKind,
+    ActivityStatus,
+    DeliveryStatus,
+    WebhookDelivery,
+)
+
+logger = logging.getLogger(__name__)
+
+# How long a delivery or activity may sit untouched before the sweeper assumes
+# its task was lost (a crashed worker, a failed enqueue) and queues it again.
+STALL_AFTER = timedelta(minutes=2)
+MAX_DELIVERY_ATTEMPTS = 5
+MAX_ACTIVITY_ATTEMPTS = 8
+
+_RESOLVABLE = {ActivityStatus.PENDING, ActivityStatus.UNMATCHED, ActivityStatus.FAILED}
+
+
+def process_delivery(delivery_id: int) -> str:
+    claimed = WebhookDelivery.objects.filter(
+        pk=delivery_id, status=DeliveryStatus.RECEIVED
+    ).update(attempts=F("attempts") + 1)
+    if not claimed:
+        return f"delivery {delivery_id}: nothing to do"
+
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    try:
+        summary = deliveries.process(delivery)
+    except Exception as error:
+        logger.exception("Delivery failed", extra={"delivery": delivery_id})
+        _give_up_if_exhausted(delivery, error)
+        raise
+
+    delivery.status = DeliveryStatus.PROCESSED
+    delivery.summary = summary
+    delivery.error = ""
+    delivery.processed_at = timezone.now()
+    delivery.save(update_fields=["status", "summary", "error", "processed_at"])
+    return f"delivery {delivery_id}: {summary}"
+
+
+def resolve_activity(activity_id: int) -> str:
+    activity = (
+        Activity.objects.select_related("tenant", "connection")
+        .filter(pk=activity_id, status__in=_RESOLVABLE)
+        .first()
+    )
+    if activity is None:
+        return f"activity {activity_id}: nothing to do"
+    if activity.kind not in {ActivityKind.DM, ActivityKind.STORY_MENTION}:
+        return f"activity {activity_id}: {activity.kind} is not resolvable"
+
+    Activity.objects.filter(pk=activity_id).update(attempts=F("attempts") + 1)
+    try:
+        messages.resolve(activity)
+    except messages.RetryLater as error:
+        # Left pending: the sweeper tries again once the provider recovers.
+        Activity.objects.filter(pk=activity_id).update(error=str(error)[:500])
+        logger.warning("Activity will be retried: %s", error, extra={"activity": activity_id})
+        return f"activity {activity_id}: retry later"
+    return f"activity {activity_id}: {activity.status}"
+
+
+def resume_stalled() -> str:
+    """Re-queue deliveries and activities whose task never finished."""
+    cutoff = timezone.now() - STALL_AFTER
+    deliveries_due = list(
+        WebhookDelivery.objects.filter(
+            status=DeliveryStatus.RECEIVED,
+            received_at__lt=cutoff,
+            attempts__lt=MAX_DELIVERY_ATTEMPTS,
+        ).values_list("pk", flat=True)[:500]
+    )
+    activities_due = list(
+        Activity.objects.filter(
+            status=ActivityStatus.PENDING,
+            seen_at__lt=cutoff,
+            attempts__lt=MAX_ACTIVITY_ATTEMPTS,
+            kind__in=[ActivityKind.DM, ActivityKind.STORY_MENTION],
+        ).values_list("pk", flat=True)[:500]
+    )
+    for pk in deliveries_due:
+        async_task("integrations.instagram.tasks.process_delivery", pk)
+    for pk in activities_due:
+        async_task("integrations.instagram.tasks.resolve_activity", pk)
+    return f"re-queued {len(deliveries_due)} deliveries, {len(activities_due)} activities"
+
+
+def _give_up_if_exhausted(delivery: WebhookDelivery, error: Exception) -> None:
+    delivery.refresh_from_db(fields=["attempts"])
+    if delivery.attempts >= MAX_DELIVERY_ATTEMPTS:
+        with transaction.atomic():
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(
+                status=DeliveryStatus.FAILED, error=f"{type(error).__name__}: {error}"[:2000]
+            )

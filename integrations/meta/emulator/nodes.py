@@ -1,0 +1,121 @@
+"""What the emulator returns for each node type, field by field.
+
+Two node types are served: an Instagram user seen through messaging (an IGSID,
+the User Profile API) and the calling brand's own IG professional account,
+whose ``business_discovery`` field looks up another account by username.
+Empty values are left out of answers, as the Graph API omits fields it has no
+value for (INFERENCE for ``name``/``profile_pic``, which Meta documents as
+possibly null).
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from integrations.meta.emulator import errors
+from integrations.meta.emulator.fields import FieldSpec
+from integrations.models import SandboxBrand, SandboxInstagramUser
+
+UserGetter = Callable[[SandboxInstagramUser, SandboxBrand], Any]
+
+# User Profile API fields (IGSID node). The sandbox never verifies anyone, and
+# brands never follow members back.
+PROFILE_FIELDS: dict[str, UserGetter] = {
+    "id": lambda user, brand: user.igsid,
+    "name": lambda user, brand: user.name,
+    "username": lambda user, brand: user.username,
+    "profile_pic": lambda user, brand: user.profile_pic,
+    "follower_count": lambda user, brand: user.follower_count,
+    "is_user_follow_business": lambda user, brand: brand.slug in _slugs(user.follows),
+    "is_business_follow_user": lambda user, brand: False,
+    "is_verified_user": lambda user, brand: False,
+}
+
+# Business Discovery fields. The sandbox keeps one id per person, so the IGSID
+# stands in for the IG user id Meta would return here (they differ on Meta).
+DISCOVERY_FIELDS: dict[str, Callable[[SandboxInstagramUser], Any]] = {
+    "id": lambda user: user.igsid,
+    "username": lambda user: user.username,
+    "name": lambda user: user.name,
+    "biography": lambda user: user.biography,
+    "followers_count": lambda user: user.follower_count,
+    "follows_count": lambda user: user.follows_count,
+    "media_count": lambda user: user.media_count,
+    "profile_picture_url": lambda user: user.profile_pic,
+    "website": lambda user: "",
+}
+
+BRAND_FIELDS: dict[str, Callable[[SandboxBrand], Any]] = {
+    "id": lambda brand: brand.ig_user_id,
+    "username": lambda brand: brand.username,
+    "name": lambda brand: brand.username,
+}
+
+DISCOVERABLE_TYPES = {"business", "creator"}
+
+
+def user_profile(
+    user: SandboxInstagramUser, brand: SandboxBrand, specs: list[FieldSpec]
+) -> dict[str, Any]:
+    names = _leaf_names(specs, PROFILE_FIELDS, "User")
+    # Consent comes from the user messaging the brand first (Meta: a DM, an
+    # icebreaker or the persistent menu).
+    if brand.slug not in _slugs(user.messaged):
+        raise errors.no_consent()
+
+    answer = {name: PROFILE_FIELDS[name](user, brand) for name in names}
+    return _without_empty({**answer, "id": user.igsid})
+
+
+def brand_account(brand: SandboxBrand, specs: list[FieldSpec]) -> dict[str, Any]:
+    answer: dict[str, Any] = {}
+    for spec in specs:
+        if spec.name == "business_discovery":
+            answer["business_discovery"] = business_discovery(spec)
+            continue
+        _check_leaf(spec, BRAND_FIELDS, "IGUser")
+        answer[spec.name] = BRAND_FIELDS[spec.name](brand)
+    return _without_empty({**answer, "id": brand.ig_user_id})
+
+
+def business_discovery(spec: FieldSpec) -> dict[str, Any]:
+    username = spec.modifiers.get("username", "")
+    if set(spec.modifiers) != {"username"} or not username:
+        raise errors.bad_fields("business_discovery needs .username(<name>)")
+    names = _leaf_names(spec.children, DISCOVERY_FIELDS, "IGUser") or ["id"]
+
+    target = SandboxInstagramUser.objects.filter(username__iexact=username).first()
+    # Meta answers the same for an unknown name and for a personal or private
+    # account: nothing tells them apart.
+    if (
+        target is None
+        or target.is_private
+        or target.account_type not in DISCOVERABLE_TYPES
+    ):
+        raise errors.invalid_user_id()
+
+    answer = {name: DISCOVERY_FIELDS[name](target) for name in names}
+    return _without_empty({**answer, "id": target.igsid})
+
+
+def _leaf_names(
+    specs: list[FieldSpec], known: dict[str, Any], node_type: str
+) -> list[str]:
+    for spec in specs:
+        _check_leaf(spec, known, node_type)
+    return [spec.name for spec in specs]
+
+
+def _check_leaf(spec: FieldSpec, known: dict[str, Any], node_type: str) -> None:
+    if spec.name not in known:
+        raise errors.unknown_field(spec.name, node_type)
+    if spec.modifiers or spec.children:
+        raise errors.bad_fields(f"{spec.name} takes no modifiers or sub-fields")
+
+
+def _slugs(value: Any) -> list[str]:
+    # JSON columns filled from world files: tolerate a missing or odd value.
+    return [str(item) for item in value] if isinstance(value, list) else []
+
+
+def _without_empty(answer: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in answer.items() if value not in ("", None)}

@@ -1,0 +1,172 @@
+"""One upsert per kind of world-file item; each returns whether it created a row.
+
+Called by ``world.load_world`` inside its transaction, after the file's shape
+and references were checked.
+"""
+
+import hashlib
+from typing import Any, Protocol
+
+from django.conf import settings
+
+from integrations.models import (
+    BrandConnection,
+    ConnectionStatus,
+    DmKeyword,
+    SandboxBrand,
+    SandboxInstagramUser,
+    SandboxMedia,
+)
+from integrations.sandbox import credentials
+from loyalty.models import SandboxLoyaltyTenant, SandboxLoyaltyUser, Tenant
+
+# World-file keys copied as they are onto the emulator's rows.
+_INSTAGRAM_USER_FIELDS = (
+    "username",
+    "name",
+    "account_type",
+    "is_private",
+    "follower_count",
+    "follows_count",
+    "media_count",
+    "biography",
+    "profile_pic",
+    "follows",
+)
+_MEDIA_FIELDS = (
+    "username",
+    "caption",
+    "media_type",
+    "media_product_type",
+    "media_url",
+    "thumbnail_url",
+    "permalink",
+    "timestamp",
+    "like_count",
+    "comments_count",
+    "mentions",
+    "tags",
+)
+
+
+class Counter(Protocol):
+    def count(self, section: str, created: bool) -> None: ...
+
+
+def tenant(item: dict[str, Any], report: Counter) -> bool:
+    """The portal's tenant, pointed at the Loyalty Engine emulator, and its twin."""
+    slug = item["slug"]
+    sandbox_url = f"{settings.PUBLIC_BASE_URL}/sandbox/loyalty"
+    secrets = {
+        "api_key": item["loyalty_api_key"],
+        "client_id": credentials.loyalty_client_id(slug),
+        "client_secret": credentials.loyalty_client_secret(slug),
+    }
+
+    portal, created = Tenant.objects.update_or_create(
+        slug=slug,
+        defaults={
+            "name": item["name"],
+            "api_base_url": f"{sandbox_url}/v1",
+            "auth_url": sandbox_url,
+            "webhook_secret": credentials.loyalty_webhook_secret(slug),
+            **secrets,
+        },
+    )
+    SandboxLoyaltyTenant.objects.update_or_create(slug=slug, defaults=secrets)
+
+    if "instagram" in item:
+        report.count("brand_connections", _brand(portal, item["instagram"]))
+    for keyword in item.get("dm_keywords", []):
+        report.count("dm_keywords", _keyword(portal, keyword))
+    return created
+
+
+def loyalty_user(item: dict[str, Any], report: Counter) -> bool:
+    current = SandboxLoyaltyUser.objects.filter(pk=item["id"]).first()
+    defaults: dict[str, Any] = {
+        "tenant": SandboxLoyaltyTenant.objects.get(slug=item["tenant"]),
+        "profile": _merged_profile(current.profile if current else {}, item),
+    }
+    if "auth_identifier" in item:
+        defaults["auth_identifier"] = item["auth_identifier"]
+    if "account_number" in item:
+        defaults["account_number"] = item["account_number"]
+    elif current is None:
+        defaults["account_number"] = _account_number(item["id"])
+
+    _, created = SandboxLoyaltyUser.objects.update_or_create(
+        id=item["id"], defaults=defaults
+    )
+    return created
+
+
+def instagram_user(item: dict[str, Any], report: Counter) -> bool:
+    current = SandboxInstagramUser.objects.filter(igsid=item["igsid"]).first()
+    defaults = {name: item[name] for name in _INSTAGRAM_USER_FIELDS if name in item}
+    if "messaged" in item:
+        already = current.messaged if current else []
+        defaults["messaged"] = sorted(set(already) | set(item["messaged"]))
+
+    _, created = SandboxInstagramUser.objects.update_or_create(
+        igsid=item["igsid"], defaults=defaults
+    )
+    return created
+
+
+def instagram_media(item: dict[str, Any], report: Counter) -> bool:
+    defaults = {name: item[name] for name in _MEDIA_FIELDS if name in item}
+    _, created = SandboxMedia.objects.update_or_create(
+        media_id=item["id"], defaults=defaults
+    )
+    return created
+
+
+def _brand(portal: Tenant, block: dict[str, Any]) -> bool:
+    """Meta's side (the emulator's brand) and ours (the connection), one token."""
+    token = credentials.page_token(portal.slug)
+    account = {
+        "ig_user_id": block["ig_user_id"],
+        "username": block["username"],
+        "page_id": block["page_id"],
+        "page_token": token,
+    }
+    SandboxBrand.objects.update_or_create(slug=portal.slug, defaults=account)
+    _, created = BrandConnection.objects.update_or_create(
+        ig_user_id=block["ig_user_id"],
+        defaults={
+            **account,
+            "tenant": portal,
+            "status": ConnectionStatus.CONNECTED,
+            "status_reason": "",
+        },
+    )
+    return created
+
+
+def _keyword(portal: Tenant, keyword: str) -> bool:
+    # Keywords are unique per tenant regardless of case (a database constraint);
+    # the spelling stored first is kept.
+    word = keyword.strip()
+    if DmKeyword.objects.filter(tenant=portal, keyword__iexact=word).exists():
+        return False
+    DmKeyword.objects.create(tenant=portal, keyword=word)
+    return True
+
+
+def _merged_profile(current: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+    given = dict(item.get("profile", {}))
+    attributes = {
+        **current.get("attributes", {}),
+        **given.pop("attributes", {}),
+        **item.get("attributes", {}),
+    }
+    profile = {**current, **given}
+    profile["attributes"] = {k: v for k, v in attributes.items() if v is not None}
+    return {k: v for k, v in profile.items() if v is not None}
+
+
+def _account_number(user_id: str) -> str:
+    """WLL's 7-digit account number, derived so reloading keeps it."""
+    digest = int(hashlib.sha256(user_id.encode()).hexdigest(), 16)
+    return str(1_000_000 + digest % 9_000_000)

@@ -1,0 +1,44 @@
+"""The django-q2 schedules the product runs, kept in code and written on migrate.
+
+Each is keyed by name and updated in place, so changing an interval here and
+running ``migrate`` is all a deployment needs.
+"""
+
+from typing import Any
+
+from django_q.models import Schedule
+
+SCHEDULES: list[dict[str, Any]] = [
+    {
+        "name": "drain the loyalty outbox",
+        "func": "loyalty.tasks.drain_outbox",
+        "minutes": 1,
+    },
+    {
+        "name": "resume stalled Instagram work",
+        "func": "integrations.instagram.tasks.resume_stalled",
+        "minutes": 2,
+    },
+    {
+        "name": "sync members from the Loyalty Engine",
+        "func": "loyalty.tasks.sync_all_members",
+        "minutes": 60,
+    },
+]
+
+
+def ensure_schedules(**kwargs: Any) -> None:
+    """post_migrate receiver: create or update every schedule above."""
+    app_config = kwargs.get("app_config")
+    if app_config is None or app_config.label != "django_q":
+        return
+    for spec in SCHEDULES:
+        Schedule.objects.update_or_create(
+            name=spec["name"],
+            defaults={
+                "func": spec["func"],
+                "schedule_type": Schedule.MINUTES,
+                "minutes": spec["minutes"],
+                "repeats": -1,
+            },
+        )
