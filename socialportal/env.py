@@ -32,7 +32,9 @@ def env_bool(name: str, default: bool = False) -> bool:
         return True
     if lowered in _FALSE:
         return False
-    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {value!r}.")
+    raise ImproperlyConfigured(
+        f"{name} must be a boolean (1/0, true/false), got {value!r}."
+    )
 
 
 def env_int(name: str, default: int, minimum: int | None = None) -> int:
@@ -42,7 +44,9 @@ def env_int(name: str, default: int, minimum: int | None = None) -> int:
     try:
         number = int(value.strip())
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}.") from None
+        raise ImproperlyConfigured(
+            f"{name} must be an integer, got {value!r}."
+        ) from None
     if minimum is not None and number < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {number}.")
     return number
@@ -60,7 +64,9 @@ def env_url(name: str, default: str | None = None) -> str:
     value = env_str(name, default)
     parts = urlsplit(value)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise ImproperlyConfigured(f"{name} must be an absolute http(s) URL, got {value!r}.")
+        raise ImproperlyConfigured(
+            f"{name} must be an absolute http(s) URL, got {value!r}."
+        )
     if parts.query or parts.fragment:
         raise ImproperlyConfigured(f"{name} must not carry a query or fragment.")
     return value.rstrip("/")

@@ -1,3 +1,4 @@
+import os
 import stat
 import subprocess
 import sys
@@ -168,20 +169,24 @@ def test_stopping_terminates_every_child_and_exits_cleanly() -> None:
     assert [process.returncode for _, process in supervisor.children] == [-15, -15]
 
 
-def test_a_child_ignoring_terminate_is_killed() -> None:
-    # given: a child that ignores SIGTERM, and has said so
-    stubborn = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-            "print('ready', flush=True); time.sleep(60)",
-        ],
-        stdout=subprocess.PIPE,
-    )
-    assert stubborn.stdout is not None and stubborn.stdout.readline() == b"ready\n"
+STUBBORN = """
+import signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+print(worker.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_child_ignoring_terminate_is_killed_with_its_workers() -> None:
+    # given: a child that ignores SIGTERM and has a worker of its own
     supervisor = devrun.Supervisor(threading.Event())
+    stubborn = subprocess.Popen(  # noqa: S603 - a fixed script of ours
+        [sys.executable, "-c", STUBBORN], stdout=subprocess.PIPE, process_group=0
+    )
     supervisor.children.append(("stubborn", stubborn))
+    assert stubborn.stdout is not None
+    worker_pid = int(stubborn.stdout.readline())
 
     # when
     started = time.monotonic()
@@ -190,7 +195,22 @@ def test_a_child_ignoring_terminate_is_killed() -> None:
     # then
     assert stubborn.returncode == -9
     assert time.monotonic() - started < 5
+    assert not _alive(worker_pid)
     stubborn.stdout.close()
+
+
+def _alive(pid: int) -> bool:
+    # The killed worker lingers as a zombie until init reaps it; give it a moment.
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+            state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+        except (ProcessLookupError, FileNotFoundError):
+            return False
+        if state == "Z":
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def test_waiting_for_the_server_gives_up_when_it_dies() -> None:

@@ -37,7 +37,9 @@ class WebhookSecurityTests:
         )
 
     @pytest.mark.django_db
-    def test_it_accepts_a_correctly_authenticated_delivery(self, client: Client) -> None:
+    def test_it_accepts_a_correctly_authenticated_delivery(
+        self, client: Client
+    ) -> None:
         response = self.post(client, self.good_body, self.auth_headers(self.good_body))
 
         assert response.status_code == self.accepted_status
@@ -60,7 +62,9 @@ class WebhookSecurityTests:
     @pytest.mark.django_db
     def test_it_refuses_credentials_made_for_another_body(self, client: Client) -> None:
         if not self.signs_body:
-            pytest.skip("this provider authenticates with a shared secret, not a signature")
+            pytest.skip(
+                "this provider authenticates with a shared secret, not a signature"
+            )
         headers = self.auth_headers(self.good_body + b" ")
 
         response = self.post(client, self.good_body, headers)

@@ -26,7 +26,11 @@ def from_business_discovery(discovery: dict[str, Any]) -> dict[str, Any]:
         "followers_count": "instagram_followers",
         "biography": "instagram_bio",
     }
-    return {ours: discovery[theirs] for theirs, ours in mapping.items() if theirs in discovery}
+    return {
+        ours: discovery[theirs]
+        for theirs, ours in mapping.items()
+        if theirs in discovery
+    }
 
 
 def _split_name(name: Any) -> dict[str, str]:

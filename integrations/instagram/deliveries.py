@@ -133,9 +133,7 @@ def _record_item(
         summary[f"activities:{normalized.kind}"] += 1
         transaction.on_commit(lambda: async_task(RESOLVE_ACTIVITY, activity.pk))
     else:
-        logger.info(
-            "Ignored %s", normalized.kind, extra={"delivery": delivery.pk}
-        )
+        logger.info("Ignored %s", normalized.kind, extra={"delivery": delivery.pk})
         summary[f"ignored:{normalized.kind}"] += 1
 
 

@@ -109,7 +109,9 @@ def _find_member(activity: Activity, username: str) -> Member | None:
     return member
 
 
-def _leave_unmatched(activity: Activity, username: str, profile: dict[str, Any]) -> None:
+def _leave_unmatched(
+    activity: Activity, username: str, profile: dict[str, Any]
+) -> None:
     activity.status = ActivityStatus.UNMATCHED
     activity.username = username
     activity.error = "" if username else "The sender's profile has no usable username."
@@ -236,7 +238,9 @@ def _claim_keyword(activity: Activity, member: Member) -> str | None:
     keyword = first_keyword(activity.details.get("text", ""), keywords)
     if keyword is None:
         return None
-    claimed = Member.objects.filter(pk=member.pk, dm_keyword="").update(dm_keyword=keyword)
+    claimed = Member.objects.filter(pk=member.pk, dm_keyword="").update(
+        dm_keyword=keyword
+    )
     if not claimed:
         return None
     member.dm_keyword = keyword
@@ -256,5 +260,7 @@ def _fail(activity: Activity, code: str, reason: str) -> None:
 def _mark_needs_reconnect(connection: BrandConnection, error: GraphError) -> None:
     BrandConnection.objects.filter(pk=connection.pk).update(
         status=ConnectionStatus.NEEDS_RECONNECT,
-        status_reason=f"Graph error {error.code}/{error.subcode}: {error.message}"[:500],
+        status_reason=f"Graph error {error.code}/{error.subcode}: {error.message}"[
+            :500
+        ],
     )

@@ -104,7 +104,11 @@ def _postback(postback: dict[str, Any], sender_id: str, brand_id: str) -> Normal
 
 def _referral(referral: dict[str, Any], sender_id: str, brand_id: str) -> Normalized:
     ref = str(referral.get("ref") or referral.get("source") or "")
-    return ActivityKind.REFERRAL, f"{sender_id}:{ref}", {"source": referral.get("source")}
+    return (
+        ActivityKind.REFERRAL,
+        f"{sender_id}:{ref}",
+        {"source": referral.get("source")},
+    )
 
 
 _HANDLERS: dict[str, Callable[[dict[str, Any], str, str], Normalized]] = {

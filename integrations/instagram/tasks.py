@@ -68,7 +68,9 @@ def resolve_activity(activity_id: int) -> str:
     except messages.RetryLater as error:
         # Left pending: the sweeper tries again once the provider recovers.
         Activity.objects.filter(pk=activity_id).update(error=str(error)[:500])
-        logger.warning("Activity will be retried: %s", error, extra={"activity": activity_id})
+        logger.warning(
+            "Activity will be retried: %s", error, extra={"activity": activity_id}
+        )
         return f"activity {activity_id}: retry later"
     return f"activity {activity_id}: {activity.status}"
 
@@ -95,7 +97,9 @@ def resume_stalled() -> str:
         async_task("integrations.instagram.tasks.process_delivery", pk)
     for pk in activities_due:
         async_task("integrations.instagram.tasks.resolve_activity", pk)
-    return f"re-queued {len(deliveries_due)} deliveries, {len(activities_due)} activities"
+    return (
+        f"re-queued {len(deliveries_due)} deliveries, {len(activities_due)} activities"
+    )
 
 
 def _give_up_if_exhausted(delivery: WebhookDelivery, error: Exception) -> None:
@@ -103,5 +107,6 @@ def _give_up_if_exhausted(delivery: WebhookDelivery, error: Exception) -> None:
     if delivery.attempts >= MAX_DELIVERY_ATTEMPTS:
         with transaction.atomic():
             WebhookDelivery.objects.filter(pk=delivery.pk).update(
-                status=DeliveryStatus.FAILED, error=f"{type(error).__name__}: {error}"[:2000]
+                status=DeliveryStatus.FAILED,
+                error=f"{type(error).__name__}: {error}"[:2000],
             )

@@ -1,4 +1,9 @@
-from integrations.models.activity import Activity, ActivityKind, ActivityStatus, Platform
+from integrations.models.activity import (
+    Activity,
+    ActivityKind,
+    ActivityStatus,
+    Platform,
+)
 from integrations.models.connection import BrandConnection, ConnectionStatus, DmKeyword
 from integrations.models.delivery import DeliveryStatus, WebhookDelivery
 from integrations.models.sandbox import SandboxBrand, SandboxInstagramUser, SandboxMedia

@@ -76,7 +76,9 @@ class Activity(models.Model):
         ]
         indexes = [
             # Re-matching looks up a tenant's unmatched activity by username.
-            models.Index(fields=["tenant", "status", "username"], name="activity_match_idx"),
+            models.Index(
+                fields=["tenant", "status", "username"], name="activity_match_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -21,7 +21,9 @@ class BrandConnection(models.Model):
     page_id = models.CharField("Facebook Page id", max_length=64, blank=True)
     page_token = EncryptedTextField(blank=True)
     status = models.CharField(
-        max_length=16, choices=ConnectionStatus.choices, default=ConnectionStatus.CONNECTED
+        max_length=16,
+        choices=ConnectionStatus.choices,
+        default=ConnectionStatus.CONNECTED,
     )
     status_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -27,7 +27,9 @@ class WebhookDelivery(models.Model):
     class Meta:
         ordering = ["-received_at"]
         verbose_name_plural = "webhook deliveries"
-        indexes = [models.Index(fields=["status", "received_at"], name="delivery_status_idx")]
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="delivery_status_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} delivery {self.pk} ({self.status})"

@@ -10,6 +10,7 @@ a ``null`` in the file removes one) and an Instagram user's ``messaged`` list
 
 import json
 import logging
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,7 @@ def read_world(path: Path) -> dict[str, Any]:
 
 def check_shape(world: Any) -> None:
     validator = Draft202012Validator(WORLD)
-    errors = sorted(validator.iter_errors(world), key=lambda e: list(e.path))
+    errors = sorted(validator.iter_errors(world), key=_path_order)
     if errors:
         lines = [_describe(world, error) for error in errors[:_MAX_SCHEMA_ERRORS]]
         raise WorldError("\n".join(lines))
@@ -202,15 +203,31 @@ def _check_slugs(
             )
 
 
+def _path_order(error: ValidationError) -> list[tuple[bool, Any]]:
+    # Paths mix list indexes and object keys; never compare an int with a str.
+    return [(isinstance(part, str), part) for part in error.path]
+
+
 def _describe(world: Any, error: ValidationError) -> str:
     path = list(error.path)
+    message = _without_long_value(error)
     if len(path) >= 2 and isinstance(path[1], int):
         where = _label(world, str(path[0]), path[1])
         rest = "".join(f".{part}" for part in path[2:])
-        return f"{where}{rest}: {error.message}"
+        return f"{where}{rest}: {message}"
     if path:
-        return f"{'.'.join(str(part) for part in path)}: {error.message}"
-    return f"world file: {error.message}"
+        return f"{'.'.join(str(part) for part in path)}: {message}"
+    return f"world file: {message}"
+
+
+def _without_long_value(error: ValidationError) -> str:
+    # jsonschema starts many messages with the offending value, which may be a
+    # whole section of the file; keep its beginning only.
+    shown = repr(error.instance)
+    if len(shown) > 60 and error.message.startswith(shown):
+        short = textwrap.shorten(shown, width=60, placeholder=" …")
+        return short + error.message[len(shown) :]
+    return error.message
 
 
 def _label(world: Any, section: str, index: int) -> str:

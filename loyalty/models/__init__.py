@@ -1,6 +1,10 @@
 from loyalty.models.member import FollowStatus, HandleStatus, Member
 from loyalty.models.outbox import AttributeWrite, LoyaltyEvent, OutboxStatus
-from loyalty.models.sandbox import SandboxLoyaltyEvent, SandboxLoyaltyTenant, SandboxLoyaltyUser
+from loyalty.models.sandbox import (
+    SandboxLoyaltyEvent,
+    SandboxLoyaltyTenant,
+    SandboxLoyaltyUser,
+)
 from loyalty.models.tenant import Tenant
 
 __all__ = [

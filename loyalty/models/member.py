@@ -43,7 +43,10 @@ class Member(models.Model):
         max_length=8, choices=FollowStatus.choices, default=FollowStatus.UNKNOWN
     )
     dm_keyword = models.CharField(
-        "DM keyword", max_length=100, blank=True, help_text="Set once, never overwritten."
+        "DM keyword",
+        max_length=100,
+        blank=True,
+        help_text="Set once, never overwritten.",
     )
     linked_at = models.DateTimeField(null=True, blank=True)
     last_profile = models.JSONField(null=True, blank=True)

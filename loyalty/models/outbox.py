@@ -73,7 +73,9 @@ class AttributeWrite(OutboxRow):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="attrwrite_due_idx"),
+            models.Index(
+                fields=["status", "next_attempt_at"], name="attrwrite_due_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -123,12 +123,17 @@ def test_a_signed_dm_reaches_the_loyalty_engine_once(stack: Stack) -> None:
     assert sorted(types) == ["DM_YOU_SOCIAL", "FOLLOWED_YOU_SOCIAL"]
     events = stack.get_json(path, "k-acme")["data"]
     dm = next(e for e in events if e["type"] == "DM_YOU_SOCIAL")
-    assert dm["payload"] == {"platform": "instagram", "message": "Hello, I'd like to JOIN"}
+    assert dm["payload"] == {
+        "platform": "instagram",
+        "message": "Hello, I'd like to JOIN",
+    }
     assert dm["occurredAt"].endswith("Z")
 
     # and the member's attributes are written
     attributes = _wait_for(
-        lambda: _attributes(stack.get_json(f"/sandbox/loyalty/v1/users/{jane['id']}", "k-acme")),
+        lambda: _attributes(
+            stack.get_json(f"/sandbox/loyalty/v1/users/{jane['id']}", "k-acme")
+        ),
         1,
         key="instagram_verified",
     )

@@ -379,3 +379,29 @@ def test_sync_runs_the_member_sync_for_each_loaded_tenant(
     # then
     assert synced == ["cafe"]
     assert "synced members of cafe: 3 seen" in output
+
+
+def test_a_file_that_is_not_a_world_says_so_briefly(tmp_path: Path) -> None:
+    path = write_world(tmp_path, list(range(1000)))  # type: ignore[arg-type]
+
+    with pytest.raises(CommandError) as raised:
+        load(path)
+
+    assert "world file: [0, 1, 2" in str(raised.value)
+    assert "is not of type 'object'" in str(raised.value)
+    assert len(str(raised.value)) < 400
+
+
+def test_it_lists_several_shape_errors_in_file_order(tmp_path: Path) -> None:
+    world = cafe_world()
+    world["instagram_users"] = [
+        {"igsid": "1", "username": f"user{n}", "follower_count": -1} for n in range(12)
+    ]
+
+    with pytest.raises(CommandError) as raised:
+        load(write_world(tmp_path, world))
+
+    lines = str(raised.value).splitlines()[1:]
+    assert [line.split(")")[0] for line in lines] == [
+        f"instagram_users[{n}] (user{n}" for n in range(5)
+    ]

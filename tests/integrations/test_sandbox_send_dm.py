@@ -99,6 +99,19 @@ def test_it_posts_a_signed_real_shaped_dm(world: None, fake_meta: Any) -> None:
     assert f"mid {item['message']['mid']}" in output and "HTTP 200" in output
 
 
+def test_it_repeats_the_same_signed_body_like_a_retrying_meta(
+    world: None, fake_meta: Any
+) -> None:
+    fake, url = fake_meta
+
+    send_args = ("--tenant", "acme", "--from", "jane.doe", "--text", "hi")
+    output = send(*send_args, "--repeat", "2", "--url", url)
+
+    bodies = [request["body"] for request in fake.requests]
+    assert len(bodies) == 2 and bodies[0] == bodies[1]
+    assert output.count("HTTP 200") == 2
+
+
 def test_it_grants_the_consent_a_dm_gives(world: None, fake_meta: Any) -> None:
     _, url = fake_meta
 

@@ -51,6 +51,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--url", help="the server's base URL (default: PUBLIC_BASE_URL)"
         )
+        parser.add_argument(
+            "--repeat",
+            type=int,
+            default=1,
+            choices=range(1, 11),
+            metavar="N",
+            help="post the same signed body N times, as Meta's retries do (1-10)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         self._check_settings()
@@ -67,11 +75,11 @@ class Command(BaseCommand):
             brand.ig_user_id, user.igsid, options["text"], story_url
         )
         body = serialize_like_meta(payload)
-        status, reply = post_delivery(f"{base_url}/webhooks/meta/", body)
-
-        self.stdout.write(f"HTTP {status}  mid {mid}")
-        if status != 200:
-            raise CommandError(f"The server answered {status}: {reply[:300]}")
+        for _ in range(options["repeat"]):
+            status, reply = post_delivery(f"{base_url}/webhooks/meta/", body)
+            self.stdout.write(f"HTTP {status}  mid {mid}")
+            if status != 200:
+                raise CommandError(f"The server answered {status}: {reply[:300]}")
 
     def _check_settings(self) -> None:
         if not settings.SANDBOX:

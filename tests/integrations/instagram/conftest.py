@@ -51,7 +51,9 @@ class FakeGraph:
             raise answer
         return answer
 
-    def business_discovery(self, ig_user_id: str, username: str) -> dict[str, Any] | None:
+    def business_discovery(
+        self, ig_user_id: str, username: str
+    ) -> dict[str, Any] | None:
         self.calls.append(("business_discovery", username))
         answer = self.discovery.get(username.lower(), personal_account_error())
         if isinstance(answer, GraphError):

@@ -42,7 +42,9 @@ def test_the_follow_inference_table(
     assert reported is reports_follow
     member.refresh_from_db()
     assert member.follow_status == after
-    assert AttributeWrite.objects.get().attributes["instagram_follows_you"] is follows_now
+    assert (
+        AttributeWrite.objects.get().attributes["instagram_follows_you"] is follows_now
+    )
 
 
 def test_a_later_dm_after_unfollow_and_refollow_reports_again(

@@ -25,7 +25,9 @@ KEYWORDS = ["JOIN", "Winter", "vip-2026"]
         ("Caf\u00e9join", None),
     ],
 )
-def test_it_finds_the_earliest_whole_word_keyword(text: str, expected: str | None) -> None:
+def test_it_finds_the_earliest_whole_word_keyword(
+    text: str, expected: str | None
+) -> None:
     assert first_keyword(text, KEYWORDS) == expected
 
 
@@ -43,7 +45,9 @@ def test_the_first_keyword_is_never_overwritten(
     # then
     member.refresh_from_db()
     assert member.dm_keyword == "JOIN"
-    writes = [w.attributes.get("dm_keyword") for w in AttributeWrite.objects.order_by("id")]
+    writes = [
+        w.attributes.get("dm_keyword") for w in AttributeWrite.objects.order_by("id")
+    ]
     assert writes == ["JOIN", None]
 
 

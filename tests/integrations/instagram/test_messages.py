@@ -49,7 +49,10 @@ def test_it_reports_a_text_dm_and_the_follow_it_reveals(
 
     # then
     assert events() == [
-        ("DM_YOU_SOCIAL", {"platform": "instagram", "message": "Hi! I want to JOIN the club"}),
+        (
+            "DM_YOU_SOCIAL",
+            {"platform": "instagram", "message": "Hi! I want to JOIN the club"},
+        ),
         ("FOLLOWED_YOU_SOCIAL", {"platform": "instagram"}),
     ]
     event = LoyaltyEvent.objects.first()
@@ -175,12 +178,20 @@ def test_it_records_and_ignores_what_is_not_a_member_action(
     assert fake_graph.calls == []
 
 
-@pytest.mark.parametrize("flag", ['"is_deleted":true', '"is_delete":true', '"deleted":"true"'])
+@pytest.mark.parametrize(
+    "flag", ['"is_deleted":true', '"is_delete":true', '"deleted":"true"']
+)
 def test_it_ignores_deleted_messages_however_the_flag_is_spelled(
-    deliver: Deliver, connection: Any, make_member: Any, fake_graph: FakeGraph, flag: str
+    deliver: Deliver,
+    connection: Any,
+    make_member: Any,
+    fake_graph: FakeGraph,
+    flag: str,
 ) -> None:
     make_member("@Jane.Doe")
-    body = fixture_bytes("messages__deleted").replace(b'"is_deleted":true', flag.encode())
+    body = fixture_bytes("messages__deleted").replace(
+        b'"is_deleted":true', flag.encode()
+    )
 
     deliver(body)
 
@@ -206,7 +217,10 @@ def test_it_processes_standby_like_messaging(
 
     deliver("messages__standby")
 
-    assert events()[0] == ("DM_YOU_SOCIAL", {"platform": "instagram", "message": "winter offer?"})
+    assert events()[0] == (
+        "DM_YOU_SOCIAL",
+        {"platform": "instagram", "message": "winter offer?"},
+    )
     assert written_attributes()["dm_keyword"] == "Winter"
 
 
@@ -235,10 +249,16 @@ def test_it_handles_every_item_of_a_two_by_three_batch(
     )
     make_member("@Jane.Doe")
     Member.objects.create(
-        tenant=bloom, wll_user_id="bob", instagram_handle="bob.b", instagram_handle_status="valid"
+        tenant=bloom,
+        wll_user_id="bob",
+        instagram_handle="bob.b",
+        instagram_handle_status="valid",
     )
     fake_graph.profiles["6100000000000002"] = jane_profile(
-        id="6100000000000002", username="bob.b", name="Bob", is_user_follow_business=False
+        id="6100000000000002",
+        username="bob.b",
+        name="Bob",
+        is_user_follow_business=False,
     )
 
     # when

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 
 def register_handle(member: Member, handle: str) -> None:
     member.instagram_handle_raw = handle
-    member.instagram_handle, member.instagram_handle_status = normalize_instagram(handle)
+    member.instagram_handle, member.instagram_handle_status = normalize_instagram(
+        handle
+    )
     member.save()
     member_handles_changed.send(sender=Member, member=member)
 

@@ -93,7 +93,9 @@ def test_it_stores_the_exact_bytes_and_queues_processing(client: Client) -> None
     assert b"\\u00e9" in body and b"\\/" in body
 
     # when
-    response = client.post(URL, data=body, content_type="application/json", headers=signed(body))
+    response = client.post(
+        URL, data=body, content_type="application/json", headers=signed(body)
+    )
 
     # then
     assert response.status_code == 200
@@ -107,7 +109,9 @@ def test_it_stores_the_exact_bytes_and_queues_processing(client: Client) -> None
 def test_it_keeps_a_signed_body_that_is_not_json_as_rejected(client: Client) -> None:
     body = b"<xml>not json</xml>"
 
-    response = client.post(URL, data=body, content_type="application/json", headers=signed(body))
+    response = client.post(
+        URL, data=body, content_type="application/json", headers=signed(body)
+    )
 
     assert response.status_code == 400
     assert "not JSON" in response.json()["error"]
@@ -120,7 +124,9 @@ def test_it_keeps_a_signed_body_that_is_not_json_as_rejected(client: Client) -> 
 @pytest.mark.django_db
 @pytest.mark.parametrize("body", [b"[1, 2]", b'{"entry": "nope"}', b"\xff\xfe"])
 def test_it_rejects_signed_json_of_the_wrong_shape(client: Client, body: bytes) -> None:
-    response = client.post(URL, data=body, content_type="application/json", headers=signed(body))
+    response = client.post(
+        URL, data=body, content_type="application/json", headers=signed(body)
+    )
 
     assert response.status_code == 400
     assert WebhookDelivery.objects.get().status == DeliveryStatus.REJECTED
@@ -130,7 +136,9 @@ def test_it_rejects_signed_json_of_the_wrong_shape(client: Client, body: bytes) 
 def test_it_refuses_a_body_over_five_megabytes(client: Client) -> None:
     body = b'{"entry": [], "pad": "' + b"x" * (5 * 1024 * 1024) + b'"}'
 
-    response = client.post(URL, data=body, content_type="application/json", headers=signed(body))
+    response = client.post(
+        URL, data=body, content_type="application/json", headers=signed(body)
+    )
 
     assert response.status_code == 413
     assert WebhookDelivery.objects.count() == 0
