@@ -142,6 +142,8 @@ Q_CLUSTER = {
     "save_limit": 1000,
     "poll": 0.2,
     "label": "Task queue",
+    # The cluster logs every task at INFO; a busy queue would drown the console.
+    "log_level": env_str("QUEUE_LOG_LEVEL", "WARNING"),
 }
 
 LOGGING = {
