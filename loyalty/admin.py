@@ -237,13 +237,14 @@ class LoyaltyEventAdmin(OutboxAdmin):
         "next_attempt_at",
         "short_error",
     ]
-    list_filter = ["status", "tenant", "type"]
+    list_filter = ["status", "outcome_unknown", "tenant", "type"]
     search_fields = ["subject", "dedupe_key"]
     readonly_fields = [
         "type",
         "subject",
         "occurred_at",
         "dedupe_key",
+        "outcome_unknown",
         "payload_display",
         "response_display",
         *OutboxAdmin.readonly_fields,

@@ -20,6 +20,7 @@ from urllib.parse import quote
 import requests
 from django.core.cache import cache
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
 from urllib3.util.retry import Retry
 
 from loyalty.models import Tenant
@@ -46,11 +47,23 @@ class LoyaltyError(Exception):
 
 
 class LoyaltyRetryableError(LoyaltyError):
-    """Worth trying again later: 429, 5xx, a network error or a timeout."""
+    """Worth trying again later: 429, 5xx, a network error or a timeout.
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    ``maybe_delivered`` says the request may have reached WLL and been acted on
+    (a write that timed out waiting for the answer, or a 5xx after it): sending
+    it again blindly could report an event twice.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        retry_after: float | None = None,
+        *,
+        maybe_delivered: bool = False,
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.maybe_delivered = maybe_delivered
 
 
 class LoyaltyRejectedError(LoyaltyError):
@@ -141,6 +154,27 @@ class LoyaltyClient:
         }
         return _unwrap_object(self._call("POST", "/events", json=body))
 
+    def find_event(self, type: str, subject: str, occurred_at: datetime) -> dict | None:
+        """The event already reported with this type, subject and time, if any.
+
+        Used before re-sending an event whose first send may have arrived. Our
+        ``occurredAt`` carries milliseconds, so with type and subject it names
+        one event. INFERENCE: ``GET /events`` declares no query parameters in
+        WLL's OpenAPI (EventListParams is an untyped object); we pass
+        ``subject`` and also check it on every row in case it is ignored.
+        """
+        # wll.md §2, OpenAPI EventController.list (GET /events/).
+        params = {"subject": subject, "order": "DESC", "limit": 1000}
+        wanted = format_occurred_at(occurred_at)
+        for event in _unwrap_list(self._call("GET", "/events", params=params)):
+            if (
+                event.get("type") == type
+                and event.get("subject") == subject
+                and event.get("occurredAt") == wanted
+            ):
+                return event
+        return None
+
     def get_user(self, user_id: str) -> dict:
         # wll.md §3, OpenAPI UserController.retrieve (GET /users/{id}).
         return _unwrap_object(self._call("GET", _user_path(user_id)))
@@ -201,7 +235,8 @@ class LoyaltyClient:
             )
         except requests.RequestException as exc:
             raise LoyaltyRetryableError(
-                f"{method} {path}: {type(exc).__name__}"
+                f"{method} {path}: {type(exc).__name__}",
+                maybe_delivered=method != "GET" and not _never_connected(exc),
             ) from exc
 
     def _decode(self, response: requests.Response, method: str, path: str) -> Any:
@@ -211,7 +246,13 @@ class LoyaltyClient:
 
         if status in _RETRYABLE_STATUSES or status >= 500:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            raise LoyaltyRetryableError(f"{method} {path}: HTTP {status}", retry_after)
+            raise LoyaltyRetryableError(
+                f"{method} {path}: HTTP {status}",
+                retry_after,
+                # A 5xx may come from a proxy after the backend acted; a 429
+                # means the request was turned away before it was looked at.
+                maybe_delivered=method != "GET" and status >= 500,
+            )
 
         reason = self._reason(response)
         logger.warning(
@@ -294,6 +335,14 @@ class LoyaltyClient:
         if not isinstance(data, dict) or not data.get("access_token"):
             raise LoyaltyError("token endpoint answered without an access_token")
         return str(data["access_token"]), int(data.get("expires_in") or 0)
+
+
+def _never_connected(exc: requests.RequestException) -> bool:
+    """Whether the request certainly never reached the server."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    return isinstance(getattr(reason, "reason", None), NewConnectionError)
 
 
 def _check_event(type: str, subject: str) -> None:

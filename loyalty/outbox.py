@@ -3,8 +3,9 @@
 ``queue_event`` and ``queue_attributes`` only write rows. ``drain`` (run by the
 ``drain_outbox`` task) claims due rows with a conditional UPDATE, so two workers
 never send the same row, and records each outcome: sent, retried with backoff,
-or failed with the reason. WLL has no idempotency key (wll.md §2), so a row is
-only sent again when a worker died mid-send and the outcome is unknown.
+or failed with the reason. WLL has no idempotency key (wll.md §2), so when a
+send's outcome is unknown (a timeout, a 5xx, a worker that died mid-send) the
+event is looked for in WLL before it is sent again.
 """
 
 import logging
@@ -104,6 +105,7 @@ def drain(batch_size: int = 100) -> DrainResult:
     """Send what is due: up to ``batch_size`` events and members' attributes."""
     clients: dict[int, LoyaltyClient] = {}
     result = DrainResult()
+    _recover_orphaned_events()
     try:
         for event_id in _due_event_ids(batch_size):
             result += _send_event(event_id, clients)
@@ -132,15 +134,48 @@ def _send_event(event_id: int, clients: dict[int, LoyaltyClient]) -> DrainResult
     event = LoyaltyEvent.objects.select_related("tenant").get(pk=event_id)
     rows = LoyaltyEvent.objects.filter(pk=event_id, claimed_at=claim)
     log = {"tenant": event.tenant.slug, "outbox_id": event.pk}
+    client = _client(event.tenant, clients)
     try:
-        response = _client(event.tenant, clients).report_event(
+        response = _already_reported(client, event) if event.outcome_unknown else None
+        if response is not None:
+            logger.info(
+                "Loyalty event %s had arrived; not resent", event.type, extra=log
+            )
+            return _settle_sent(rows, response=response, outcome_unknown=False)
+        response = client.report_event(
             event.type, event.subject, event.payload, event.occurred_at
         )
+    except LoyaltyRetryableError as exc:
+        if exc.maybe_delivered:
+            rows.update(outcome_unknown=True)
+        return _settle_error(rows, exc, log)
     except Exception as exc:  # bugs included: the row records it
         return _settle_error(rows, exc, log)
 
     logger.info("Loyalty event %s sent", event.type, extra=log)
-    return _settle_sent(rows, response=response)
+    return _settle_sent(rows, response=response, outcome_unknown=False)
+
+
+def _already_reported(client: LoyaltyClient, event: LoyaltyEvent) -> dict | None:
+    """WLL has no idempotency key (wll.md §2): after a send whose outcome is
+    unknown, the only guard against a second award is to look for the first."""
+    return client.find_event(event.type, event.subject, event.occurred_at)
+
+
+def _recover_orphaned_events() -> None:
+    """Events left "sending" by a worker that died may or may not have arrived;
+    they go back to the queue marked for a look before any resend."""
+    now = timezone.now()
+    LoyaltyEvent.objects.filter(
+        Q(status=OutboxStatus.SENDING)
+        & (Q(claimed_at__lt=now - STALE_CLAIM) | Q(claimed_at__isnull=True))
+    ).update(
+        status=OutboxStatus.PENDING,
+        outcome_unknown=True,
+        claimed_at=None,
+        next_attempt_at=now,
+        updated_at=now,
+    )
 
 
 # -- attribute writes -----------------------------------------------------

@@ -65,14 +65,19 @@ def has_admin_token(request: HttpRequest, tenant: SandboxLoyaltyTenant) -> bool:
     return token_tenant_id(token.strip()) == tenant.pk
 
 
-def scripted_fault(tenant: SandboxLoyaltyTenant) -> JsonResponse | None:
-    """Pop and answer the tenant's next scripted fault, if any."""
+def next_fault(tenant: SandboxLoyaltyTenant) -> dict[str, Any] | None:
+    """Pop the tenant's next scripted fault, if any.
+
+    A fault with ``"after_processing": true`` lets the request do its work and
+    only then answers with the error, like a gateway that times out after the
+    backend committed: the caller cannot tell whether it succeeded.
+    """
     if not tenant.faults:
         return None
-    fault = _pop_fault(tenant.pk)
-    if fault is None:
-        return None
+    return _pop_fault(tenant.pk)
 
+
+def fault_response(fault: dict[str, Any]) -> JsonResponse:
     status = int(fault.get("status", 500))
     headers = {}
     if fault.get("retry_after") is not None:

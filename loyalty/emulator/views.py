@@ -51,12 +51,15 @@ def api_view(*, methods: set[str], admin: set[str]) -> Callable[[Handler], Handl
             tenant = auth.tenant_for_key(request)
             if isinstance(tenant, JsonResponse):
                 return tenant
-            fault = auth.scripted_fault(tenant)
-            if fault is not None:
-                return fault
+            fault = auth.next_fault(tenant)
+            if fault is not None and not fault.get("after_processing"):
+                return auth.fault_response(fault)
             if request.method in admin and not auth.has_admin_token(request, tenant):
                 return auth.error_response(401, "Missing or invalid admin token")
-            return handler(request, tenant, **kwargs)
+            response = handler(request, tenant, **kwargs)
+            if fault is not None:
+                return auth.fault_response(fault)
+            return response
 
         return view
 

@@ -46,6 +46,9 @@ class LoyaltyEvent(OutboxRow):
     # Names what caused the event (e.g. "instagram:dm:<mid>:DM_YOU_SOCIAL"); unique
     # per tenant so a re-delivered webhook or an overlapping poll adds nothing.
     dedupe_key = models.CharField(max_length=255)
+    # The last send may have reached WLL (it timed out, or its worker died):
+    # before sending again, look for the event there.
+    outcome_unknown = models.BooleanField(default=False)
     response = models.JSONField(null=True, blank=True)
 
     class Meta:

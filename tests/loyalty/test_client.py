@@ -176,6 +176,7 @@ def test_it_does_not_retry_a_post_on_429(wll: SimpleNamespace) -> None:
 
     # then
     assert caught.value.retry_after == 7.0
+    assert caught.value.maybe_delivered is False
     assert faults_left(wll.remote) == [{"status": 500}]
     assert SandboxLoyaltyEvent.objects.count() == 0
 
@@ -200,10 +201,40 @@ def test_it_treats_an_unreachable_api_as_retryable(wll: SimpleNamespace) -> None
     wll.tenant.api_base_url = f"http://127.0.0.1:{closed_port()}/v1"
 
     # when / then
-    with pytest.raises(LoyaltyRetryableError):
+    with pytest.raises(LoyaltyRetryableError) as caught:
         LoyaltyClient(wll.tenant).report_event(
             "DM_YOU_SOCIAL", wll.user.id, {}, OCCURRED
         )
+    assert caught.value.maybe_delivered is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_post_answered_with_5xx_may_have_been_delivered(
+    wll: SimpleNamespace,
+) -> None:
+    script(wll.remote, {"status": 502, "after_processing": True})
+
+    with pytest.raises(LoyaltyRetryableError) as caught:
+        LoyaltyClient(wll.tenant).report_event(
+            "DM_YOU_SOCIAL", wll.user.id, {"n": 1}, OCCURRED
+        )
+
+    assert caught.value.maybe_delivered is True
+    assert SandboxLoyaltyEvent.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_finds_an_event_already_reported(wll: SimpleNamespace) -> None:
+    # given one event for this member, and one at another time
+    client = LoyaltyClient(wll.tenant)
+    client.report_event("DM_YOU_SOCIAL", wll.user.id, {"n": 1}, OCCURRED)
+    later = OCCURRED + timedelta(milliseconds=1)
+
+    # when / then
+    found = client.find_event("DM_YOU_SOCIAL", wll.user.id, OCCURRED)
+    assert found is not None and found["payload"] == {"n": 1}
+    assert client.find_event("DM_YOU_SOCIAL", wll.user.id, later) is None
+    assert client.find_event("FOLLOWED_YOU_SOCIAL", wll.user.id, OCCURRED) is None
 
 
 @pytest.mark.django_db(transaction=True)

@@ -472,6 +472,23 @@ def test_it_answers_scripted_faults_once_each_in_order(
     assert remote.faults == []
 
 
+def test_a_fault_after_processing_does_the_work_but_loses_the_answer(
+    client: Client, remote: SandboxLoyaltyTenant, member: SandboxLoyaltyUser
+) -> None:
+    # given
+    body = fixture("event__mentioned_you_social", SUBJECT=member.id)
+    token = get_token(client, remote)
+    remote.faults = [{"status": 504, "after_processing": True}]
+    remote.save()
+
+    # when
+    response = call(client, "POST", "events", remote, token=token, body=body)
+
+    # then
+    assert response.status_code == 504
+    assert SandboxLoyaltyEvent.objects.count() == 1
+
+
 def test_it_leaves_the_token_endpoint_out_of_faults(
     client: Client, remote: SandboxLoyaltyTenant
 ) -> None:

@@ -223,6 +223,85 @@ def test_it_reclaims_a_row_stuck_in_sending(wll: SimpleNamespace) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_row_orphaned_after_its_send_arrived_is_not_sent_again(
+    wll: SimpleNamespace,
+) -> None:
+    # given: the event reached WLL, then the worker died before marking it
+    event = queue(wll)
+    outbox.drain()
+    LoyaltyEvent.objects.filter(pk=event.pk).update(
+        status=OutboxStatus.SENDING,
+        claimed_at=timezone.now() - timedelta(minutes=11),
+    )
+
+    # when
+    result = outbox.drain()
+
+    # then
+    assert result.sent == 1
+    assert SandboxLoyaltyEvent.objects.count() == 1
+    event.refresh_from_db()
+    assert (event.status, event.outcome_unknown) == (OutboxStatus.SENT, False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_whose_answer_was_lost_is_looked_up_not_resent(
+    wll: SimpleNamespace,
+) -> None:
+    # given: WLL stores the event, but the answer is lost behind a 502
+    event = queue(wll)
+    script(wll.remote, {"status": 502, "after_processing": True})
+
+    # when
+    first = outbox.drain()
+    LoyaltyEvent.objects.filter(pk=event.pk).update(next_attempt_at=timezone.now())
+    second = outbox.drain()
+
+    # then
+    assert (first.retried, second.sent) == (1, 1)
+    assert SandboxLoyaltyEvent.objects.count() == 1
+    event.refresh_from_db()
+    assert event.status == OutboxStatus.SENT
+    assert event.outcome_unknown is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_refused_before_processing_is_simply_sent_again(
+    wll: SimpleNamespace,
+) -> None:
+    # given: a 429 means WLL never looked at the request
+    event = queue(wll)
+    script(wll.remote, {"status": 429})
+
+    # when
+    outbox.drain()
+    event.refresh_from_db()
+    flagged = event.outcome_unknown
+    LoyaltyEvent.objects.filter(pk=event.pk).update(next_attempt_at=timezone.now())
+    outbox.drain()
+
+    # then
+    assert flagged is False
+    assert SandboxLoyaltyEvent.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unknown_outcome_that_did_not_arrive_is_sent_once(
+    wll: SimpleNamespace,
+) -> None:
+    # given: a send flagged unknown that WLL never stored
+    event = queue(wll)
+    LoyaltyEvent.objects.filter(pk=event.pk).update(outcome_unknown=True)
+
+    # when
+    result = outbox.drain()
+
+    # then
+    assert result.sent == 1
+    assert SandboxLoyaltyEvent.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
 def test_it_backs_off_at_least_as_long_as_retry_after(wll: SimpleNamespace) -> None:
     # given
     event = queue(wll)
