@@ -91,7 +91,7 @@ class WebhookDeliveryAdmin(SystemRowAdmin):
     list_filter = ["status", "provider"]
     search_fields = ["error"]
     actions = ["reprocess"]
-    fields = [
+    fields = readonly_fields = (
         "provider",
         "received_at",
         "coloured_status",
@@ -101,8 +101,7 @@ class WebhookDeliveryAdmin(SystemRowAdmin):
         "activities",
         "summary_display",
         "body_display",
-    ]
-    readonly_fields = fields
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookDelivery]:
         # Bodies can be megabytes; the list needs only their length.
@@ -190,7 +189,7 @@ class ActivityAdmin(SystemRowAdmin):
     search_fields = ["source_id", "username", "sender_id"]
     date_hierarchy = "occurred_at"
     actions = ["retry"]
-    fields = [
+    fields = readonly_fields = (
         "tenant",
         "platform",
         "kind",
@@ -209,8 +208,7 @@ class ActivityAdmin(SystemRowAdmin):
         "attempts",
         "raw_display",
         "details_display",
-    ]
-    readonly_fields = fields
+    )
 
     @admin.display(description="status", ordering="status")
     def coloured_status(self, activity: Activity) -> SafeString:

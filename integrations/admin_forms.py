@@ -40,7 +40,7 @@ class DmKeywordForm(forms.ModelForm):
         return keyword
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         keyword = cleaned.get("keyword")
         tenant = cleaned.get("tenant")
         if not (self.checks_database and keyword and tenant):
@@ -60,7 +60,7 @@ class DmKeywordFormSet(BaseInlineFormSet):
         super().clean()
         seen: set[str] = set()
         for form in self.forms:
-            if self._should_delete_form(form):
+            if self._should_delete_form(form):  # type: ignore[attr-defined]
                 continue
             keyword = getattr(form, "cleaned_data", {}).get("keyword")
             if not keyword:

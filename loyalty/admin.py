@@ -44,7 +44,7 @@ admin.site.index_title = "Administration"
 DRAIN_OUTBOX_TASK = "loyalty.tasks.drain_outbox"
 
 
-def _count_per_tenant(model: type[models.Model]) -> Subquery:
+def _count_per_tenant(model: type[Member] | type[BrandConnection]) -> Subquery:
     """A correlated COUNT, so two counts on one changelist do not multiply rows."""
     rows = (
         model.objects.filter(tenant=OuterRef("pk"))

@@ -175,7 +175,7 @@ class WriteOnlySecretsForm(forms.ModelForm):
         ]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         for name in self._secret_names():
             change = cleaned.get(name)
             if not isinstance(change, SecretChange):
