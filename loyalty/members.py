@@ -188,6 +188,12 @@ def _apply(member: Member, fields: UserFields) -> list[str]:
         if name in _SYNCED_FIELDS and getattr(member, name) != value:
             setattr(member, name, value)
             changed.append(name)
+    if "instagram_handle" in changed and member.igsid:
+        # A new handle may be a new Instagram account: the old account's id no
+        # longer identifies the member, and their next DM links them afresh.
+        # The follow status stays, so switching accounts earns no second follow.
+        member.igsid = None
+        changed.append("igsid")
     return changed
 
 
@@ -299,7 +305,7 @@ def _write_page(tenant: Tenant, page: dict[str, UserFields]) -> _PageWrite:
             _announce_if_new_handle(member, before)
         else:
             unchanged.append(member.pk)
-    fields = [*_SYNCED_FIELDS, "synced_at", "updated_at"]
+    fields = [*_SYNCED_FIELDS, "igsid", "synced_at", "updated_at"]
     Member.objects.bulk_update(changed, fields, batch_size=500)
     Member.objects.filter(pk__in=unchanged).update(synced_at=now)
     write.updated = len(changed)

@@ -10,6 +10,7 @@ event is looked for in WLL before it is sent again.
 
 import logging
 import random
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -101,15 +102,26 @@ def queue_attributes(
     )
 
 
-def drain(batch_size: int = 100) -> DrainResult:
-    """Send what is due: up to ``batch_size`` events and members' attributes."""
+def drain(batch_size: int = 100, deadline: float | None = None) -> DrainResult:
+    """Send what is due: up to ``batch_size`` events and members' attributes.
+
+    No new row is claimed once ``time.monotonic()`` passes ``deadline``.
+    """
     clients: dict[int, LoyaltyClient] = {}
     result = DrainResult()
     _recover_orphaned_events()
+
+    def in_time() -> bool:
+        return deadline is None or time.monotonic() < deadline
+
     try:
         for event_id in _due_event_ids(batch_size):
+            if not in_time():
+                return result
             result += _send_event(event_id, clients)
         for member_id in _due_member_ids(batch_size):
+            if not in_time():
+                return result
             result += _send_attributes(member_id, clients)
     finally:
         for client in clients.values():
@@ -145,15 +157,22 @@ def _send_event(event_id: int, clients: dict[int, LoyaltyClient]) -> DrainResult
         response = client.report_event(
             event.type, event.subject, event.payload, event.occurred_at
         )
-    except LoyaltyRetryableError as exc:
-        if exc.maybe_delivered:
-            rows.update(outcome_unknown=True)
-        return _settle_error(rows, exc, log)
     except Exception as exc:  # bugs included: the row records it
+        if _may_have_arrived(exc):
+            rows.update(outcome_unknown=True)
         return _settle_error(rows, exc, log)
 
     logger.info("Loyalty event %s sent", event.type, extra=log)
     return _settle_sent(rows, response=response, outcome_unknown=False)
+
+
+def _may_have_arrived(exc: Exception) -> bool:
+    """Whether a failed send might still have been stored by WLL."""
+    if isinstance(exc, LoyaltyRetryableError):
+        return exc.maybe_delivered
+    # Anything but a refusal (an unreadable 2xx reply, our own bug after the
+    # request left) leaves the event possibly stored.
+    return not isinstance(exc, LoyaltyRejectedError)
 
 
 def _already_reported(client: LoyaltyClient, event: LoyaltyEvent) -> dict | None:

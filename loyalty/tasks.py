@@ -1,6 +1,7 @@
 """django-q2 task entry points of the loyalty app."""
 
 import logging
+import time
 from datetime import datetime
 
 from loyalty import members
@@ -9,16 +10,18 @@ from loyalty.outbox import DrainResult, drain
 
 logger = logging.getLogger(__name__)
 
-# Each pass claims at most a batch; this bounds one task run so a flood of rows
-# cannot hold a worker past django-q2's task timeout.
-DRAIN_MAX_PASSES = 50
+# One run stops claiming rows after this many seconds, far inside django-q2's
+# task timeout (Q_CLUSTER["timeout"]), so a flood of rows cannot get a worker
+# killed mid-send; the next run (every minute) carries on.
+DRAIN_BUDGET_SECONDS = 60.0
 
 
 def drain_outbox() -> str:
     """Send everything due in the outbox; returns a summary for the task log."""
+    deadline = time.monotonic() + DRAIN_BUDGET_SECONDS
     total = DrainResult()
-    for _ in range(DRAIN_MAX_PASSES):
-        result = drain()
+    while time.monotonic() < deadline:
+        result = drain(deadline=deadline)
         total += result
         if result.total == 0:
             break

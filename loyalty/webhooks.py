@@ -33,6 +33,9 @@ class _Rejected(Exception):
         self.reason = reason
 
 
+AUTH_FAILED = f"missing or wrong {SECRET_HEADER}"
+
+
 @csrf_exempt
 @require_POST
 def loyalty_webhook(request: HttpRequest, tenant_slug: str) -> JsonResponse:
@@ -47,7 +50,10 @@ def loyalty_webhook(request: HttpRequest, tenant_slug: str) -> JsonResponse:
             rejected.reason,
             extra={"tenant": tenant_slug, "status": rejected.status},
         )
-        return JsonResponse({"error": rejected.reason}, status=rejected.status)
+        # Every authentication failure reads the same, so the answer does not
+        # tell which tenant slugs exist.
+        public = AUTH_FAILED if rejected.status == 401 else rejected.reason
+        return JsonResponse({"error": public}, status=rejected.status)
 
     async_task(
         "loyalty.tasks.refresh_member",
@@ -65,7 +71,7 @@ def _tenant(slug: str) -> Tenant:
     tenant = Tenant.objects.filter(slug=slug).only("pk", "slug", "webhook_secret")
     found = tenant.first()
     if found is None:
-        raise _Rejected(404, "unknown tenant")
+        raise _Rejected(401, "unknown tenant")
     return found
 
 

@@ -134,9 +134,12 @@ Q_CLUSTER = {
     "name": "socialportal",
     "orm": "default",
     "workers": env_int("Q_WORKERS", 2, minimum=1),
-    "timeout": 120,
-    # A task whose worker died is handed out again after this many seconds.
-    "retry": 180,
+    # A full member sync of a large tenant pages for minutes; the outbox drain
+    # keeps itself to a minute (loyalty.tasks.DRAIN_BUDGET_SECONDS).
+    "timeout": 600,
+    # A task whose worker died is handed out again after this many seconds
+    # (django-q2 requires it to exceed the timeout).
+    "retry": 660,
     "max_attempts": 3,
     "catch_up": False,
     "ack_failures": True,
@@ -152,9 +155,24 @@ LOGGING: dict[str, Any] = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "request_line": {"format": "[%(asctime)s] %(message)s"},
+    },
+    "filters": {
+        "redact_query_secrets": {"()": "socialportal.log_filters.RedactQuerySecrets"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_query_secrets"],
+        },
+        # The development server's request lines, as Django prints them, minus
+        # the credentials some providers put in query strings.
+        "request_lines": {
+            "class": "logging.StreamHandler",
+            "formatter": "request_line",
+            "filters": ["redact_query_secrets"],
+        },
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
@@ -162,6 +180,11 @@ LOGGING: dict[str, Any] = {
         # access tokens in their query string.
         "urllib3": {"level": "WARNING"},
         "django_q": {"level": "WARNING"},
+        "django.server": {
+            "handlers": ["request_lines"],
+            "level": "INFO",
+            "propagate": False,
+        },
     },
 }
 

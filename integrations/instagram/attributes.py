@@ -3,14 +3,18 @@
 from typing import Any
 
 
-def from_profile(profile: dict[str, Any]) -> dict[str, Any]:
-    """Attributes from the User Profile API (readable once the member DMs)."""
+def from_profile(profile: dict[str, Any], *, with_follow: bool) -> dict[str, Any]:
+    """Attributes from the User Profile API (readable once the member DMs).
+
+    ``instagram_follows_you`` is written only when ``with_follow``: the product
+    updates it on DMs and nothing else.
+    """
     attributes: dict[str, Any] = {"instagram_verified": True}
     if profile.get("username"):
         attributes["instagram_handle"] = profile["username"]
     if isinstance(profile.get("follower_count"), int):
         attributes["instagram_followers"] = profile["follower_count"]
-    if isinstance(profile.get("is_user_follow_business"), bool):
+    if with_follow and isinstance(profile.get("is_user_follow_business"), bool):
         attributes["instagram_follows_you"] = profile["is_user_follow_business"]
     if profile.get("profile_pic"):
         attributes["instagram_profile_image"] = profile["profile_pic"]

@@ -6,7 +6,6 @@ and never stops its neighbours. Nothing here calls an API; reportable activities
 are resolved by their own task once the delivery's transaction commits.
 """
 
-import json
 import logging
 from collections import Counter
 from typing import Any
@@ -16,6 +15,7 @@ from django.db.models import Q
 from django_q.tasks import async_task
 
 from integrations.instagram.normalize import MalformedItem, MessagingItem, classify
+from integrations.meta import payloads
 from integrations.models import (
     Activity,
     ActivityStatus,
@@ -34,7 +34,7 @@ DASHBOARD_TEST_ENTRY_ID = "0"
 
 def process(delivery: WebhookDelivery) -> dict[str, Any]:
     """Record every item of ``delivery``; returns the counts for its summary."""
-    payload = json.loads(bytes(delivery.body))
+    payload = payloads.storable(payloads.loads(bytes(delivery.body)))
     summary: Counter[str] = Counter()
 
     for entry in payload.get("entry") or []:

@@ -142,13 +142,17 @@ def _report(
     profile: dict[str, Any],
     discovery: dict[str, Any],
 ) -> None:
+    is_dm = activity.kind == ActivityKind.DM
     _link(member, activity, profile)
     _queue_activity_event(activity, member)
-    _infer_follow(activity, member, profile)
+    if is_dm:
+        # Follows are inferred on DMs only; a story mention also arrives through
+        # the inbox but is a mention, not a message to the brand.
+        _infer_follow(activity, member, profile)
 
-    written = attributes.from_profile(profile) | attributes.from_business_discovery(
-        discovery
-    )
+    written = attributes.from_profile(
+        profile, with_follow=is_dm
+    ) | attributes.from_business_discovery(discovery)
     keyword = _claim_keyword(activity, member)
     if keyword:
         written["dm_keyword"] = keyword

@@ -6,6 +6,8 @@ the item is dispatched on the key present. Anything we do not recognise becomes
 ``ActivityKind.UNKNOWN``: stored, never reported, never raised.
 """
 
+import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,6 +17,12 @@ from integrations.models import ActivityKind
 
 # Kinds that may earn an event; everything else is recorded and ignored.
 REPORTABLE = {ActivityKind.DM, ActivityKind.STORY_MENTION}
+
+_NUMERIC_ID = re.compile(r"\d{1,32}")
+# 2001-09-09 in milliseconds: anything smaller is seconds or nonsense.
+_EARLIEST_MILLIS = 10**12
+# Clocks drift; a day ahead is already generous.
+_FUTURE_TOLERANCE = 24 * 60 * 60
 
 # Meta has spelled the unsend flag more than one way across versions and pages.
 _DELETED_FLAGS = ("is_deleted", "is_delete", "deleted")
@@ -42,7 +50,7 @@ def classify(item: Any, brand_id: str) -> MessagingItem:
     if not isinstance(item, dict):
         raise MalformedItem("A messaging item is not an object.")
 
-    sender_id = str(_dig(item, "sender", "id") or "")
+    sender_id = _sender_id(item)
     occurred_at = _from_millis(item.get("timestamp"))
     for key, handler in _HANDLERS.items():
         if isinstance(item.get(key), dict):
@@ -73,11 +81,11 @@ def _message(message: dict[str, Any], sender_id: str, brand_id: str) -> Normaliz
     story = next((a for a in attachments if a.get("type") == "story_mention"), None)
     if story is not None:
         # Story media may not be downloaded or stored: keep the CDN URL only.
-        url = _dig(story, "payload", "url") or ""
-        return ActivityKind.STORY_MENTION, mid, {"media_url": url}
+        url = _dig(story, "payload", "url")
+        return ActivityKind.STORY_MENTION, mid, {"media_url": _text(url)}
 
     details: dict[str, Any] = {
-        "text": message.get("text") or "",
+        "text": _text(message.get("text")),
         "attachment_types": [str(a.get("type", "")) for a in attachments],
     }
     if message.get("is_unsupported"):
@@ -131,12 +139,36 @@ def _fallback_id(item: dict[str, Any], sender_id: str) -> str:
     return f"{sender_id}:{item.get('timestamp', '')}"
 
 
+def _sender_id(item: dict[str, Any]) -> str:
+    # IGSIDs and account ids are numeric strings; without one there is nobody
+    # to attribute the item to.
+    value = _dig(item, "sender", "id")
+    text = str(value) if isinstance(value, str | int) and value is not True else ""
+    if not _NUMERIC_ID.fullmatch(text):
+        raise MalformedItem("The item has no numeric sender id.")
+    return text
+
+
 def _from_millis(value: Any) -> datetime:
-    """Messaging timestamps are epoch milliseconds (``changes`` use seconds)."""
+    """Messaging timestamps are epoch milliseconds (``changes`` use seconds).
+
+    Seconds, negative numbers or booleans would become dates in 1970 and be
+    reported as such, so anything outside a plausible range is refused.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise MalformedItem("The item's timestamp is not epoch milliseconds.")
     try:
-        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
+        millis = int(value)
+    except ValueError:
         raise MalformedItem("The item's timestamp is not epoch milliseconds.") from None
+    latest = (time.time() + _FUTURE_TOLERANCE) * 1000
+    if not _EARLIEST_MILLIS <= millis <= latest:
+        raise MalformedItem("The item's timestamp is not plausible epoch milliseconds.")
+    return datetime.fromtimestamp(millis / 1000, tz=UTC)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _truthy(value: Any) -> bool:

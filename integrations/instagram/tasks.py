@@ -43,9 +43,12 @@ def process_delivery(delivery_id: int) -> str:
         _give_up_if_exhausted(delivery, error)
         raise
 
-    delivery.status = DeliveryStatus.PROCESSED
+    # Items that hit a bug are counted, not lost: the delivery is flagged so it
+    # can be reprocessed from the admin once the bug is fixed.
+    broken = summary.get("entry_errors", 0) + summary.get("item_errors", 0)
+    delivery.status = DeliveryStatus.FAILED if broken else DeliveryStatus.PROCESSED
     delivery.summary = summary
-    delivery.error = ""
+    delivery.error = f"{broken} item(s) failed; see the logs." if broken else ""
     delivery.processed_at = timezone.now()
     delivery.save(update_fields=["status", "summary", "error", "processed_at"])
     return f"delivery {delivery_id}: {summary}"
@@ -72,6 +75,11 @@ def resolve_activity(activity_id: int) -> str:
             "Activity will be retried: %s", error, extra={"activity": activity_id}
         )
         return f"activity {activity_id}: retry later"
+    except Exception as error:
+        logger.exception("Activity failed", extra={"activity": activity_id})
+        reason = f"internal error: {type(error).__name__}"
+        Activity.objects.filter(pk=activity_id).update(error=reason)
+        return f"activity {activity_id}: {reason}"
     return f"activity {activity_id}: {activity.status}"
 
 
@@ -93,12 +101,18 @@ def resume_stalled() -> str:
             kind__in=[ActivityKind.DM, ActivityKind.STORY_MENTION],
         ).values_list("pk", flat=True)[:500]
     )
+    exhausted = Activity.objects.filter(
+        status=ActivityStatus.PENDING,
+        seen_at__lt=cutoff,
+        attempts__gte=MAX_ACTIVITY_ATTEMPTS,
+    ).update(status=ActivityStatus.FAILED)
     for pk in deliveries_due:
         async_task("integrations.instagram.tasks.process_delivery", pk)
     for pk in activities_due:
         async_task("integrations.instagram.tasks.resolve_activity", pk)
     return (
-        f"re-queued {len(deliveries_due)} deliveries, {len(activities_due)} activities"
+        f"re-queued {len(deliveries_due)} deliveries, {len(activities_due)} "
+        f"activities; gave up on {exhausted}"
     )
 
 

@@ -5,7 +5,6 @@ deliveries fail for an hour, so nothing here calls an API or loops over entries:
 the work happens in ``integrations.instagram.tasks.process_delivery``.
 """
 
-import json
 import logging
 import secrets
 
@@ -16,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django_q.tasks import async_task
 
+from integrations.meta import payloads
 from integrations.meta.signatures import is_valid_signature
 from integrations.models import DeliveryStatus, WebhookDelivery
 
@@ -101,9 +101,9 @@ def _read_body(request: HttpRequest) -> bytes | None:
 
 def _unusable_reason(body: bytes) -> str:
     try:
-        parsed = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        return "The body is not JSON."
+        parsed = payloads.loads(body)
+    except payloads.NotJson as error:
+        return str(error)
     if not isinstance(parsed, dict):
         return "The body is JSON but not an object."
     if not isinstance(parsed.get("entry", []), list):

@@ -139,6 +139,36 @@ def test_it_updates_the_existing_member_instead_of_adding_one() -> None:
     assert second.tiktok_handle_status == HandleStatus.MISSING
 
 
+def test_a_new_instagram_handle_unlinks_the_old_account_but_keeps_the_follow(
+    wll: mock.MagicMock,
+) -> None:
+    # given a member linked to an Instagram account, who follows the brand
+    tenant = TenantFactory()
+    member = upsert_member(tenant, wll_user("u-1", instagram="jane.doe"))
+    Member.objects.filter(pk=member.pk).update(igsid="6100", follow_status="true")
+    untouched = upsert_member(tenant, wll_user("u-2", instagram="bob"))
+    Member.objects.filter(pk=untouched.pk).update(igsid="6200")
+
+    # when the member registers another handle, through a refresh and a sync
+    upsert_member(tenant, wll_user("u-1", instagram="jane.new"))
+    member.refresh_from_db()
+    refreshed_igsid = member.igsid
+    Member.objects.filter(pk=member.pk).update(igsid="6101")
+    wll.list_users.return_value = [
+        wll_user("u-1", instagram="jane.newer"),
+        wll_user("u-2", instagram="bob"),
+    ]
+    sync_tenant(tenant)
+
+    # then
+    member.refresh_from_db()
+    assert refreshed_igsid is None
+    assert (member.instagram_handle, member.igsid) == ("jane.newer", None)
+    assert member.follow_status == "true"
+    untouched.refresh_from_db()
+    assert untouched.igsid == "6200"
+
+
 def test_it_keeps_members_of_different_tenants_apart() -> None:
     acme, other = TenantFactory(), TenantFactory()
 

@@ -1,6 +1,7 @@
 """The outbox: queueing, claiming and draining to the Loyalty Engine emulator."""
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from unittest import mock
@@ -13,7 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from loyalty import outbox
-from loyalty.client import LoyaltyClient
+from loyalty.client import LoyaltyClient, LoyaltyError
 from loyalty.models import (
     AttributeWrite,
     LoyaltyEvent,
@@ -302,6 +303,41 @@ def test_an_unknown_outcome_that_did_not_arrive_is_sent_once(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_it_claims_nothing_once_its_time_is_up(wll: SimpleNamespace) -> None:
+    event = queue(wll)
+
+    result = outbox.drain(deadline=time.monotonic() - 1)
+
+    assert result.total == 0
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == (OutboxStatus.PENDING, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unreadable_success_reply_is_treated_as_maybe_delivered(
+    wll: SimpleNamespace,
+) -> None:
+    # given WLL stores the event but answers with something we cannot read
+    event = queue(wll)
+    real_report = LoyaltyClient.report_event
+
+    def report_then_garble(self, *args):  # type: ignore[no-untyped-def]
+        real_report(self, *args)
+        raise LoyaltyError("expected a JSON object, got list")
+
+    # when
+    with mock.patch.object(LoyaltyClient, "report_event", report_then_garble):
+        outbox.drain()
+    LoyaltyEvent.objects.filter(pk=event.pk).update(next_attempt_at=timezone.now())
+    outbox.drain()
+
+    # then
+    assert SandboxLoyaltyEvent.objects.count() == 1
+    event.refresh_from_db()
+    assert event.status == OutboxStatus.SENT
+
+
+@pytest.mark.django_db(transaction=True)
 def test_it_backs_off_at_least_as_long_as_retry_after(wll: SimpleNamespace) -> None:
     # given
     event = queue(wll)
@@ -495,11 +531,13 @@ def test_the_task_drains_until_nothing_is_due(wll: SimpleNamespace) -> None:
     real_drain = outbox.drain
 
     # when
-    with mock.patch("loyalty.tasks.drain", lambda: real_drain(batch_size=2)):
+    with mock.patch(
+        "loyalty.tasks.drain",
+        lambda deadline=None: real_drain(batch_size=2, deadline=deadline),
+    ):
         summary = drain_outbox()
 
     # then
-
     assert summary == "outbox: 4 sent, 0 retried, 0 failed"
     assert SandboxLoyaltyEvent.objects.count() == 3
 

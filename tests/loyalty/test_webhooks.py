@@ -94,15 +94,22 @@ def test_it_does_not_call_the_loyalty_engine_itself(client: Client) -> None:
     client_class.assert_not_called()
 
 
-def test_it_answers_404_for_an_unknown_tenant(client: Client) -> None:
-    response = client.post(
-        "/webhooks/loyalty/nobody/",
-        data=fixture("webhook__registered_account"),
-        content_type="application/json",
-        headers={"X-Webhook-Secret": SECRET},
-    )
+def test_an_unknown_tenant_reads_like_a_wrong_secret(client: Client) -> None:
+    # given a real tenant, and a slug that does not exist
+    def post(slug: str) -> Any:
+        return client.post(
+            f"/webhooks/loyalty/{slug}/",
+            data=fixture("webhook__registered_account"),
+            content_type="application/json",
+            headers={"X-Webhook-Secret": "guess"},
+        )
 
-    assert response.status_code == 404
+    # when
+    unknown, known = post("nobody"), post("acme")
+
+    # then nothing tells the two apart
+    assert unknown.status_code == known.status_code == 401
+    assert unknown.json() == known.json()
     assert OrmQ.objects.count() == 0
 
 

@@ -145,8 +145,11 @@ def test_it_reports_a_story_mention_with_its_cdn_url(
             },
         )
     ]
-    assert not [e for e in events() if e[0] == "DM_YOU_SOCIAL"]
+    assert [e[0] for e in events()] == ["MENTIONED_YOU_SOCIAL"]
     assert Activity.objects.get().kind == ActivityKind.STORY_MENTION
+    # a mention is not a DM: follows are neither inferred nor written
+    assert "instagram_follows_you" not in written_attributes()
+    assert Member.objects.get().follow_status == FollowStatus.UNKNOWN
 
 
 @pytest.mark.parametrize(
@@ -355,3 +358,110 @@ def test_it_skips_deliveries_for_accounts_it_does_not_know(
 
     assert WebhookDelivery.objects.get().summary == {"unknown_account_items": 1}
     assert Activity.objects.count() == 0
+
+
+def test_a_nul_character_in_a_dm_is_kept_visible_not_lost(
+    deliver: Deliver, connection: Any, make_member: Any, fake_graph: FakeGraph
+) -> None:
+    # given: JSON allows \u0000 in strings; PostgreSQL's jsonb does not
+    make_member("@Jane.Doe")
+    body = fixture_bytes("messages__text").replace(b"the club", b"the \\u0000 club")
+
+    # when
+    deliver(body)
+
+    # then
+    assert events()[0][1]["message"] == "Hi! I want to JOIN the \ufffd club"
+    assert WebhookDelivery.objects.get().status == "processed"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("sender", {}),
+        ("sender", {"id": ""}),
+        ("sender", {"id": {"nested": 1}}),
+        ("timestamp", 1764579600),
+        ("timestamp", -5),
+        ("timestamp", True),
+        ("timestamp", 99999999999999),
+    ],
+)
+def test_it_counts_implausible_items_as_malformed(
+    deliver: Deliver,
+    connection: Any,
+    make_member: Any,
+    fake_graph: FakeGraph,
+    field: str,
+    value: Any,
+) -> None:
+    make_member("@Jane.Doe")
+    payload = json.loads(fixture_bytes("messages__text"))
+    payload["entry"][0]["messaging"][0][field] = value
+
+    deliver(json.dumps(payload).encode())
+
+    assert WebhookDelivery.objects.get().summary == {"malformed_items": 1}
+    assert Activity.objects.count() == 0
+
+
+def test_it_reports_no_text_for_a_message_whose_text_is_not_a_string(
+    deliver: Deliver, connection: Any, make_member: Any, fake_graph: FakeGraph
+) -> None:
+    make_member("@Jane.Doe")
+    payload = json.loads(fixture_bytes("messages__text"))
+    payload["entry"][0]["messaging"][0]["message"]["text"] = {"a": 1}
+
+    deliver(json.dumps(payload).encode())
+
+    assert events()[0] == ("DM_YOU_SOCIAL", {"platform": "instagram", "message": ""})
+
+
+def test_a_bug_while_resolving_is_recorded_on_the_activity(
+    deliver: Deliver,
+    connection: Any,
+    make_member: Any,
+    fake_graph: FakeGraph,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given
+    make_member("@Jane.Doe")
+
+    def broken(*args: Any) -> None:
+        raise KeyError("surprise")
+
+    monkeypatch.setattr("integrations.instagram.messages._report", broken)
+
+    # when
+    deliver("messages__text")
+
+    # then
+    activity = Activity.objects.get()
+    assert activity.status == ActivityStatus.PENDING
+    assert activity.error == "internal error: KeyError"
+    assert events() == []
+
+
+def test_a_delivery_with_a_failing_item_is_flagged_for_reprocessing(
+    deliver: Deliver,
+    connection: Any,
+    make_member: Any,
+    fake_graph: FakeGraph,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a bug hit while storing items
+    make_member("@Jane.Doe")
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr("integrations.instagram.deliveries._store", broken)
+
+    # when
+    deliver("messages__batch_2x3")
+
+    # then
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "failed"
+    assert delivery.summary["item_errors"] == 3
+    assert "3 item(s) failed" in delivery.error

@@ -122,7 +122,16 @@ def test_it_keeps_a_signed_body_that_is_not_json_as_rejected(client: Client) -> 
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("body", [b"[1, 2]", b'{"entry": "nope"}', b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[1, 2]",
+        b'{"entry": "nope"}',
+        b"\xff\xfe",
+        b'{"entry": [], "n": NaN}',
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
+)
 def test_it_rejects_signed_json_of_the_wrong_shape(client: Client, body: bytes) -> None:
     response = client.post(
         URL, data=body, content_type="application/json", headers=signed(body)
