@@ -9,6 +9,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("webhooks/meta/", include("integrations.meta.urls")),
     path("webhooks/loyalty/", include("loyalty.urls")),
+    path("connect/", include("integrations.meta.connect_urls")),
+    path("meta/", include("integrations.meta.callback_urls")),
 ]
 
 if settings.SANDBOX:
