@@ -36,6 +36,8 @@ def redirect_uri() -> str:
 
 # Reference: Facebook Login for Business, "Invoke the Login Dialog" (manual flow).
 def dialog_url(state: str) -> str:
+    # Limitation: no override_default_response_type, so system-user (BISU)
+    # configurations, which need it, are not supported; user-token ones are.
     query = {
         "client_id": settings.META_APP_ID,
         "redirect_uri": redirect_uri(),

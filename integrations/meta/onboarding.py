@@ -53,6 +53,7 @@ REQUIRED_SCOPES = tuple(PERMISSIONS)
 # Reference §6.5: a Page is installed with subscribed_apps; an account then gets
 # every field the app subscribes to at app level, so `messages` is what the Page
 # install needs (INFERENCE, as the reference marks it).
+# Limitation: only `messages` is asked for on the Page; unverified live.
 SUBSCRIBED_FIELDS = ("messages",)
 
 

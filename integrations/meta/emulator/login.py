@@ -31,7 +31,8 @@ PERMISSIONS = (
     "pages_read_engagement",
     "pages_manage_metadata",
 )
-# The sandbox's one Facebook user (an app-scoped id, as Meta hands apps).
+# Limitation: the sandbox has one Facebook user (an app-scoped id, as Meta
+# hands apps), and every sandbox Page is offered to it.
 TESTER_ID = "10229000000000001"
 # A Page with no Instagram account linked: the "nothing to connect" case.
 PLAIN_PAGE = {"id": "100900000000001", "name": "Corner Shop (no Instagram)"}
