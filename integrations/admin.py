@@ -17,7 +17,9 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django_q.tasks import async_task
 
+from integrations import invitation_admin  # noqa: F401  (registers its admin)
 from integrations.admin_forms import DmKeywordForm
+from integrations.meta.connections import check_connection
 from integrations.models import (
     Activity,
     ActivityStatus,
@@ -56,10 +58,19 @@ class DmKeywordAdmin(admin.ModelAdmin):
 
 @admin.register(BrandConnection)
 class BrandConnectionAdmin(WriteOnlySecretsAdmin):
-    list_display = ["username", "tenant", "ig_user_id", "page_id", "coloured_status"]
+    list_display = [
+        "username",
+        "tenant",
+        "ig_user_id",
+        "page_id",
+        "coloured_status",
+        "subscription",
+        "checked_at",
+    ]
     list_filter = ["status", "tenant"]
     list_select_related = ["tenant"]
     search_fields = ["username", "ig_user_id", "page_id"]
+    actions = ["check_now"]
     fields = [
         "tenant",
         "ig_user_id",
@@ -68,14 +79,44 @@ class BrandConnectionAdmin(WriteOnlySecretsAdmin):
         "page_token",
         "status",
         "status_reason",
+        "subscription",
+        "granted_scopes",
+        "fb_user_id",
+        "connected_at",
+        "checked_at",
         "created_at",
         "updated_at",
     ]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = [
+        "subscription",
+        "granted_scopes",
+        "fb_user_id",
+        "connected_at",
+        "checked_at",
+        "created_at",
+        "updated_at",
+    ]
 
     @admin.display(description="status", ordering="status")
     def coloured_status(self, connection: BrandConnection) -> SafeString:
         return status_badge(connection.status, connection.get_status_display())
+
+    @admin.display(description="webhook subscription")
+    def subscription(self, connection: BrandConnection) -> str:
+        fields = connection.subscribed_fields or []
+        return f"subscribed: {', '.join(fields)}" if fields else "not subscribed"
+
+    @admin.action(description="Check the selected connections with Meta now")
+    def check_now(
+        self, request: HttpRequest, queryset: QuerySet[BrandConnection]
+    ) -> None:
+        outcomes = [check_connection(c) for c in queryset.connected()]
+        skipped = queryset.count() - len(outcomes)
+        self.message_user(
+            request,
+            f"Checked {len(outcomes)}: {', '.join(outcomes) or 'none'}; "
+            f"{skipped} not connected, skipped.",
+        )
 
 
 @admin.register(WebhookDelivery)

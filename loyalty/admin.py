@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.db import models, transaction
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -60,11 +61,12 @@ def _count_per_tenant(model: type[Member] | type[BrandConnection]) -> Subquery:
 class TenantAdmin(WriteOnlySecretsAdmin):
     list_display = ["slug", "name", "api_base_url", "member_count", "connection_count"]
     search_fields = ["slug", "name"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at", "instagram_invitation"]
     formfield_overrides = HTTPS_URL_FIELDS
     inlines = [DmKeywordInline]
     fieldsets = [
         (None, {"fields": ["slug", "name", "rematch_window_days"]}),
+        ("Instagram", {"fields": ["instagram_invitation"]}),
         (
             "Loyalty Engine",
             {
@@ -90,6 +92,15 @@ class TenantAdmin(WriteOnlySecretsAdmin):
                 members=_count_per_tenant(Member),
                 connections=_count_per_tenant(BrandConnection),
             )
+        )
+
+    @admin.display(description="connect a brand")
+    def instagram_invitation(self, tenant: Tenant) -> SafeString | str:
+        if tenant.pk is None:
+            return "Save the tenant first."
+        url = reverse("admin:integrations_invitation_add") + f"?tenant={tenant.pk}"
+        return format_html(
+            '<a class="button" href="{}">Create Instagram invitation</a>', url
         )
 
     @admin.display(description="members", ordering="members")

@@ -24,6 +24,11 @@ SCHEDULES: list[dict[str, Any]] = [
         "func": "loyalty.tasks.sync_all_members",
         "minutes": 60,
     },
+    {
+        "name": "check brand connections",
+        "func": "integrations.meta.connections.check_connections",
+        "minutes": 24 * 60,
+    },
 ]
 
 

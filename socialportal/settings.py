@@ -33,7 +33,10 @@ CSRF_TRUSTED_ORIGINS = [PUBLIC_BASE_URL]
 META_APP_ID = env_str("META_APP_ID", "")
 META_APP_SECRET = env_str("META_APP_SECRET", "")
 META_VERIFY_TOKEN = env_str("META_VERIFY_TOKEN", "")
-META_LOGIN_CONFIG_ID = env_str("META_LOGIN_CONFIG_ID", "")
+# The emulated dialog accepts any configuration id, so the sandbox has one.
+META_LOGIN_CONFIG_ID = env_str(
+    "META_LOGIN_CONFIG_ID", "sandbox-login-config" if SANDBOX else ""
+)
 META_GRAPH_VERSION = env_str("META_GRAPH_VERSION", "v25.0")
 if not re.fullmatch(r"v\d+\.\d+", META_GRAPH_VERSION):
     raise ImproperlyConfigured(
@@ -44,12 +47,25 @@ META_GRAPH_URL = env_url(
     "META_GRAPH_URL",
     f"{PUBLIC_BASE_URL}/sandbox/graph" if SANDBOX else "https://graph.facebook.com",
 )
+# Where Facebook's login dialog lives: PUBLIC_BASE_URL/sandbox/graph in the
+# sandbox (the emulator serves it), else www.facebook.com.
+META_LOGIN_DIALOG_URL = env_url(
+    "META_LOGIN_DIALOG_URL",
+    f"{PUBLIC_BASE_URL}/sandbox/graph" if SANDBOX else "https://www.facebook.com",
+)
 TIKTOK_CLIENT_KEY = env_str("TIKTOK_CLIENT_KEY", "")
 TIKTOK_CLIENT_SECRET = env_str("TIKTOK_CLIENT_SECRET", "")
 TIKTOK_API_URL = env_url(
     "TIKTOK_API_URL",
     f"{PUBLIC_BASE_URL}/sandbox/tiktok" if SANDBOX else "https://open.tiktokapis.com",
 )
+
+# Requests to /connect/ one client address may make per window (seconds).
+CONNECT_RATE_LIMIT = env_int("CONNECT_RATE_LIMIT", 30, minimum=1)
+CONNECT_RATE_WINDOW = env_int("CONNECT_RATE_WINDOW", 600, minimum=1)
+# Behind a proxy every request comes from the proxy: trust the last address it
+# appended to X-Forwarded-For instead. Only switch on behind such a proxy.
+USE_X_FORWARDED_FOR = env_bool("USE_X_FORWARDED_FOR", default=False)
 
 # Meta's payloads are capped far below this; anything larger is not Meta.
 WEBHOOK_MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -188,7 +204,23 @@ LOGGING: dict[str, Any] = {
     },
 }
 
+SESSION_COOKIE_HTTPONLY = True
+# Lax, not Strict: the session must survive the top-level redirect back from
+# Facebook's dialog, which binds the login to the browser that started it.
+SESSION_COOKIE_SAMESITE = "Lax"
+
 if not DEBUG:
+    # A production server is reached over HTTPS only (through the TLS proxy,
+    # which says so in X-Forwarded-Proto); a plain-http PUBLIC_BASE_URL is a
+    # local trial, where these would lock the operator out.
+    _HTTPS = PUBLIC_BASE_URL.startswith("https://")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SESSION_COOKIE_SECURE = PUBLIC_BASE_URL.startswith("https://")
-    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SECURE_SSL_REDIRECT = _HTTPS
+    # Load balancers probe over plain http.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SESSION_COOKIE_SECURE = _HTTPS
+    CSRF_COOKIE_SECURE = _HTTPS
+    SECURE_HSTS_SECONDS = 31_536_000 if _HTTPS else 0
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = False  # other hosts of the domain are not ours
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "same-origin"

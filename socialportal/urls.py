@@ -2,13 +2,16 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from socialportal.views import healthz
+from socialportal.views import favicon, healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("webhooks/meta/", include("integrations.meta.urls")),
     path("webhooks/loyalty/", include("loyalty.urls")),
+    path("connect/", include("integrations.meta.connect_urls")),
+    path("meta/", include("integrations.meta.callback_urls")),
 ]
 
 if settings.SANDBOX:

@@ -15,13 +15,13 @@ from django_q.tasks import async_task
 
 from integrations.instagram import attributes
 from integrations.instagram.keywords import first_keyword
+from integrations.meta import connections
 from integrations.meta.graph import GraphClient, GraphError
 from integrations.models import (
     Activity,
     ActivityKind,
     ActivityStatus,
     BrandConnection,
-    ConnectionStatus,
     DmKeyword,
 )
 from loyalty import outbox
@@ -42,7 +42,7 @@ class RetryLater(Exception):
 
 def resolve(activity: Activity) -> None:
     connection = activity.connection
-    if connection is None or connection.status != ConnectionStatus.CONNECTED:
+    if connection is None or not connection.is_connected:
         _fail(activity, "connection", "The brand connection is not connected.")
         return
 
@@ -80,7 +80,7 @@ def _handle_profile_error(
     code = str(error.code or "")
     if error.is_consent_error:
         _fail(activity, code, "No consent to read this sender's profile (Graph 230).")
-    elif error.is_token_error:
+    elif connections.is_reconnect_error(error):
         _mark_needs_reconnect(connection, error)
         _fail(activity, code, "The brand's token was refused; reconnect the brand.")
     elif error.is_throttled or error.is_transient or error.code is None:
@@ -262,9 +262,5 @@ def _fail(activity: Activity, code: str, reason: str) -> None:
 
 
 def _mark_needs_reconnect(connection: BrandConnection, error: GraphError) -> None:
-    BrandConnection.objects.filter(pk=connection.pk).update(
-        status=ConnectionStatus.NEEDS_RECONNECT,
-        status_reason=f"Graph error {error.code}/{error.subcode}: {error.message}"[
-            :500
-        ],
-    )
+    # The same rule and words as the daily connection check.
+    connections.mark_needs_reconnect(connection, connections.graph_reason(error))

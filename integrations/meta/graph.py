@@ -1,8 +1,10 @@
 """The one place that talks HTTP to Meta's Graph API.
 
-Everything else asks ``GraphClient`` for a user profile or a Business Discovery
-read and gets back a dict, ``None`` for "no such business account", or a typed
-``GraphError`` carrying Meta's code, subcode and ``fbtrace_id``.
+Everything else asks ``GraphClient`` for a user profile, a Business Discovery
+read, the login code and token exchanges, a person's Pages, a token inspection or
+a Page's webhook subscription, and gets back a dict, ``None`` for "no such
+business account", or a typed ``GraphError`` carrying Meta's code, subcode and
+``fbtrace_id``.
 
 Tokens travel as the ``access_token`` query parameter, so request URLs are never
 logged and transport errors are re-raised without the ``requests`` exception
@@ -38,6 +40,10 @@ DISCOVERY_FIELDS = (
 THROTTLE_CODES = frozenset({4, 17, 32, 613, 341, 80001, 80002, 80006})
 # The error-handling guide lists 1 and 2 as temporary: retrying may work.
 TRANSIENT_CODES = frozenset({1, 2})
+# What /me/accounts is asked for: each Page, its token and its linked IG account.
+ACCOUNT_FIELDS = "id,name,access_token,tasks,instagram_business_account{id,username}"
+# Pages a person manages are paged; nobody onboarding here manages more.
+MAX_ACCOUNT_PAGES = 10
 # Instagram usernames: letters, digits, "." and "_", at most 30.
 _USERNAME = re.compile(r"[A-Za-z0-9._]{1,30}")
 _USAGE_HEADERS = {
@@ -117,14 +123,26 @@ class GraphTransportError(GraphError):
 
 
 class GraphClient:
-    """Graph API calls made with one access token (a brand's Page token)."""
+    """Graph API calls made with one access token (a Page, user or app token).
+
+    Without a token (``GraphClient(None)``) only the OAuth exchanges, which carry
+    the app's credentials instead, make sense.
+    """
 
     def __init__(
-        self, access_token: str, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT
+        self,
+        access_token: str | None,
+        *,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     ) -> None:
         self._access_token = access_token
         self._timeout = timeout
         self.last_usage: dict[str, Any] = {}
+
+    @classmethod
+    def for_app(cls) -> "GraphClient":
+        """A client holding the app access token ``{app-id}|{app-secret}``."""
+        return cls(f"{settings.META_APP_ID}|{settings.META_APP_SECRET}")
 
     def __repr__(self) -> str:
         return "<GraphClient>"  # never the token
@@ -159,19 +177,91 @@ class GraphClient:
         discovered = body.get("business_discovery")
         return discovered if isinstance(discovered, dict) else None
 
+    # Reference: Facebook Login, "Manually Build a Login Flow" (code exchange).
+    def exchange_code(self, code: str, redirect_uri: str) -> dict[str, Any]:
+        """``{access_token, token_type, expires_in}`` for a dialog's ``code``."""
+        return self._oauth({"code": code, "redirect_uri": redirect_uri})
+
+    # Reference: Access Tokens, "Get Long-Lived Tokens".
+    def exchange_long_lived(self, short_token: str) -> dict[str, Any]:
+        """A ~60-day user token for a short-lived one."""
+        params = {"grant_type": "fb_exchange_token", "fb_exchange_token": short_token}
+        return self._oauth(params)
+
+    # Reference: Graph API "User Accounts" (GET /me/accounts).
+    def accounts(self) -> list[dict[str, Any]]:
+        """The person's Pages with their tokens and linked IG accounts."""
+        pages: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"fields": ACCOUNT_FIELDS, "limit": 100}
+        for _ in range(MAX_ACCOUNT_PAGES):
+            body = self.get("me/accounts", params)
+            pages += [page for page in body.get("data", []) if isinstance(page, dict)]
+            after = (body.get("paging") or {}).get("cursors", {}).get("after")
+            if not (body.get("paging") or {}).get("next") or not after:
+                break
+            params = {**params, "after": after}
+        return pages
+
+    # Reference: Graph API "Debug Token" (GET /debug_token), with an app token.
+    def debug_token(self, input_token: str) -> dict[str, Any]:
+        body = self.get("debug_token", {"input_token": input_token})
+        data = body.get("data")
+        return data if isinstance(data, dict) else {}
+
+    # Reference: Graph API "Page Subscribed Apps" (GET /{page-id}/subscribed_apps).
+    def subscribed_fields(self, page_id: str) -> list[str]:
+        """The fields this app is subscribed to on the Page ([] if not installed)."""
+        body = self.get(f"{page_id}/subscribed_apps")
+        for app in body.get("data", []):
+            if isinstance(app, dict) and str(app.get("id")) == settings.META_APP_ID:
+                fields = app.get("subscribed_fields") or []
+                return [str(name) for name in fields]
+        return []
+
+    # Reference: Graph API "Page Subscribed Apps" (POST /{page-id}/subscribed_apps).
+    def subscribe(self, page_id: str, fields: list[str]) -> bool:
+        body = self.post(
+            f"{page_id}/subscribed_apps", {"subscribed_fields": ",".join(fields)}
+        )
+        return body.get("success") is True
+
     # Reference: Graph API overview, "Versions" and "Error handling".
     def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """GET ``path`` under the pinned version; the decoded JSON object."""
-        status, headers, body = self._fetch(path, params or {})
+        status, headers, body = self._fetch("GET", path, params or {})
         self.last_usage = _parse_usage(headers)
         return self._decode(path, status, body)
 
-    def _fetch(self, path: str, params: dict[str, Any]) -> tuple[int, Any, Any]:
-        """Status, headers and decoded body (None if not JSON) of one GET."""
+    def post(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        """POST ``params`` as a form to ``path``; the decoded JSON object."""
+        status, headers, body = self._fetch("POST", path, params)
+        self.last_usage = _parse_usage(headers)
+        return self._decode(path, status, body)
+
+    def _oauth(self, params: dict[str, Any]) -> dict[str, Any]:
+        # The app's own credentials authenticate these, not an access token.
+        query = {
+            **params,
+            "client_id": settings.META_APP_ID,
+            "client_secret": settings.META_APP_SECRET,
+        }
+        path = "oauth/access_token"
+        status, _, body = self._fetch("GET", path, query, with_token=False)
+        return self._decode(path, status, body)
+
+    def _fetch(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any],
+        with_token: bool = True,
+    ) -> tuple[int, Any, Any]:
+        """Status, headers and decoded body (None if not JSON) of one call."""
         url = f"{self.base_url}/{_quote_path(path)}"
-        query = {**params, **self._auth_params()}
+        query = {**params, **(self._auth_params() if with_token else {})}
+        as_query = {"params": query} if method == "GET" else {"data": query}
         try:
-            response = requests.get(url, params=query, timeout=self._timeout)
+            response = requests.request(method, url, timeout=self._timeout, **as_query)
         except requests.RequestException as exc:
             raise self._transport_error(path, exc) from None
 
@@ -185,8 +275,11 @@ class GraphClient:
             return response.status_code, response.headers, body
 
     def _auth_params(self) -> dict[str, str]:
+        if not self._access_token:
+            return {}
         params = {"access_token": self._access_token}
-        if settings.META_APP_SECRET:
+        # An app token already is the secret; the proof is for user/Page tokens.
+        if settings.META_APP_SECRET and "|" not in self._access_token:
             params["appsecret_proof"] = appsecret_proof(
                 self._access_token, settings.META_APP_SECRET
             )
@@ -196,7 +289,7 @@ class GraphClient:
         # The exception text can quote the URL and so the token: keep its name only.
         kind = type(exc).__name__
         logger.warning(
-            "Graph API GET %s failed in transport: %s", _log_path(path), kind
+            "Graph API call %s failed in transport: %s", _log_path(path), kind
         )
         return GraphTransportError(f"{kind} calling the Graph API", is_transient=True)
 
@@ -204,7 +297,7 @@ class GraphClient:
         if isinstance(body, dict) and "error" in body:
             error = GraphError.from_envelope(body, status)
             logger.warning(
-                "Graph API GET %s answered %s: code=%s subcode=%s fbtrace_id=%s",
+                "Graph API %s answered %s: code=%s subcode=%s fbtrace_id=%s",
                 _log_path(path),
                 status,
                 error.code,
@@ -215,7 +308,7 @@ class GraphClient:
 
         if not isinstance(body, dict) or status >= 400:
             logger.warning(
-                "Graph API GET %s gave an unreadable %s", _log_path(path), status
+                "Graph API %s gave an unreadable %s", _log_path(path), status
             )
             raise GraphTransportError(
                 f"unexpected Graph API reply (HTTP {status})",

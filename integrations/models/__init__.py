@@ -6,18 +6,36 @@ from integrations.models.activity import (
 )
 from integrations.models.connection import BrandConnection, ConnectionStatus, DmKeyword
 from integrations.models.delivery import DeliveryStatus, WebhookDelivery
-from integrations.models.sandbox import SandboxBrand, SandboxInstagramUser, SandboxMedia
+from integrations.models.invitation import (
+    ConnectAttempt,
+    DataDeletionRequest,
+    Invitation,
+    InvitationState,
+    RateLimitHit,
+)
+from integrations.models.sandbox import (
+    SandboxBrand,
+    SandboxGrant,
+    SandboxInstagramUser,
+    SandboxMedia,
+)
 
 __all__ = [
     "Activity",
     "ActivityKind",
     "ActivityStatus",
     "BrandConnection",
+    "ConnectAttempt",
     "ConnectionStatus",
+    "DataDeletionRequest",
     "DeliveryStatus",
     "DmKeyword",
+    "Invitation",
+    "InvitationState",
     "Platform",
+    "RateLimitHit",
     "SandboxBrand",
+    "SandboxGrant",
     "SandboxInstagramUser",
     "SandboxMedia",
     "WebhookDelivery",

@@ -10,8 +10,18 @@ class ConnectionStatus(models.TextChoices):
     DISCONNECTED = "disconnected", "disconnected"
 
 
+class ConnectionQuerySet(models.QuerySet["BrandConnection"]):
+    def connected(self) -> "ConnectionQuerySet":
+        """The connections any scanner or pipeline step may use: only these."""
+        return self.filter(status=ConnectionStatus.CONNECTED)
+
+
 class BrandConnection(models.Model):
-    """A brand's Instagram professional account, reached through its Facebook Page."""
+    """A brand's Instagram professional account, reached through its Facebook Page.
+
+    One row per Instagram account for its whole life: reconnecting through a new
+    invitation replaces the token on the same row, so its history stays.
+    """
 
     tenant = models.ForeignKey("loyalty.Tenant", on_delete=models.CASCADE)
     # The IG professional account id: Meta's ``entry[].id`` for instagram webhooks,
@@ -26,14 +36,31 @@ class BrandConnection(models.Model):
         default=ConnectionStatus.CONNECTED,
     )
     status_reason = models.TextField(blank=True)
+    # The app-scoped Facebook user id of whoever granted access: Meta's
+    # deauthorize and data-deletion callbacks name people by it.
+    fb_user_id = models.CharField("Facebook user id", max_length=64, blank=True)
+    granted_scopes = models.JSONField(default=list, blank=True)
+    subscribed_fields = models.JSONField(default=list, blank=True)
+    connected_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField("last checked", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ConnectionQuerySet.as_manager()
+
     class Meta:
         ordering = ["tenant", "username"]
+        indexes = [
+            # Meta's callbacks look connections up by the person who made them.
+            models.Index(fields=["fb_user_id"], name="connection_fb_user_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"@{self.username or self.ig_user_id} ({self.tenant})"
+
+    @property
+    def is_connected(self) -> bool:
+        return self.status == ConnectionStatus.CONNECTED
 
 
 class DmKeyword(models.Model):

@@ -15,6 +15,9 @@ class SandboxBrand(models.Model):
     username = models.CharField(max_length=30)
     page_id = models.CharField(max_length=64)
     page_token = models.CharField(max_length=200, unique=True)
+    page_name = models.CharField(max_length=200, blank=True)
+    # The app installed on the Page (``subscribed_apps``) and with which fields.
+    subscribed_fields = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["slug"]
@@ -67,3 +70,23 @@ class SandboxMedia(models.Model):
 
     def __str__(self) -> str:
         return self.media_id
+
+
+class SandboxGrant(models.Model):
+    """What a tester granted in the emulated login dialog: a code, then tokens."""
+
+    code = models.CharField(max_length=100, unique=True)
+    redirect_uri = models.CharField(max_length=500)
+    fb_user_id = models.CharField(max_length=64)
+    scopes = models.JSONField(default=list)
+    page_ids = models.JSONField(default=list)
+    code_used = models.BooleanField(default=False)
+    short_token = models.CharField(max_length=200, blank=True)
+    long_token = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"sandbox grant {self.pk}"

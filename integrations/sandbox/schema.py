@@ -33,7 +33,14 @@ def _list_of(item: dict[str, Any]) -> dict[str, Any]:
 
 _INSTAGRAM_BLOCK = _item(
     ["ig_user_id", "username", "page_id"],
-    {"ig_user_id": _DIGITS, "username": _IG_USERNAME, "page_id": _DIGITS},
+    {
+        "ig_user_id": _DIGITS,
+        "username": _IG_USERNAME,
+        "page_id": _DIGITS,
+        "page_name": {"type": "string", "maxLength": 200},
+        # false: only Meta's side exists; connect it through an invitation.
+        "connected": {"type": "boolean"},
+    },
 )
 
 TENANT = _item(

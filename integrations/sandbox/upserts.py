@@ -9,6 +9,8 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
+from integrations.meta.emulator.login import PERMISSIONS, TESTER_ID
+from integrations.meta.onboarding import SUBSCRIBED_FIELDS
 from integrations.models import (
     BrandConnection,
     ConnectionStatus,
@@ -123,7 +125,12 @@ def instagram_media(item: dict[str, Any], report: Counter) -> bool:
 
 
 def _brand(portal: Tenant, block: dict[str, Any]) -> bool:
-    """Meta's side (the emulator's brand) and ours (the connection), one token."""
+    """Meta's side (the emulator's brand) and, unless the block says
+    ``"connected": false``, ours (the connection), sharing one Page token.
+
+    An unconnected brand exists only on Meta's side: the tester connects it
+    through the invitation flow. Reloading never undoes such a connection.
+    """
     token = credentials.page_token(portal.slug)
     account = {
         "ig_user_id": block["ig_user_id"],
@@ -131,7 +138,14 @@ def _brand(portal: Tenant, block: dict[str, Any]) -> bool:
         "page_id": block["page_id"],
         "page_token": token,
     }
-    SandboxBrand.objects.update_or_create(slug=portal.slug, defaults=account)
+    connected = block.get("connected", True)
+    meta_side = {**account, "page_name": block.get("page_name", "")}
+    if connected:
+        meta_side["subscribed_fields"] = list(SUBSCRIBED_FIELDS)
+    SandboxBrand.objects.update_or_create(slug=portal.slug, defaults=meta_side)
+    if not connected:
+        return False
+
     _, created = BrandConnection.objects.update_or_create(
         ig_user_id=block["ig_user_id"],
         defaults={
@@ -139,6 +153,9 @@ def _brand(portal: Tenant, block: dict[str, Any]) -> bool:
             "tenant": portal,
             "status": ConnectionStatus.CONNECTED,
             "status_reason": "",
+            "fb_user_id": TESTER_ID,
+            "granted_scopes": list(PERMISSIONS),
+            "subscribed_fields": list(SUBSCRIBED_FIELDS),
         },
     )
     return created

@@ -101,7 +101,7 @@ def test_it_loads_the_demo_world() -> None:
         "JOIN",
         "WINTER",
     ]
-    assert Tenant.objects.count() == 2
+    assert Tenant.objects.count() == 3
     assert SandboxLoyaltyUser.objects.count() >= 12
     assert SandboxInstagramUser.objects.count() >= 12
     assert "tiktok_videos" in output and "not used yet" in output
@@ -171,8 +171,8 @@ def test_loading_twice_is_stable() -> None:
         "tokens": list(BrandConnection.objects.values_list("pk", "page_token")),
         "users": list(SandboxLoyaltyUser.objects.values_list("pk", "account_number")),
     }
-    assert DmKeyword.objects.count() == 4
-    assert "tenants: 0 new, 2 updated" in output
+    assert DmKeyword.objects.count() == 5
+    assert "tenants: 0 new, 3 updated" in output
 
 
 def test_a_later_file_changes_a_follow_and_adds_media(tmp_path: Path) -> None:

@@ -6,11 +6,18 @@ The node routes match any single path segment, so routes for fixed names
 
 from django.urls import re_path
 
-from integrations.meta.emulator import views
+from integrations.meta.emulator import login, tokens, views
+
+_V = r"^(?P<version>v\d+\.\d+)/"
 
 urlpatterns = [
+    re_path(_V + r"dialog/oauth/?$", login.dialog, name="sandbox-login-dialog"),
+    re_path(_V + r"oauth/access_token/?$", login.access_token),
+    re_path(_V + r"me/accounts/?$", tokens.accounts),
+    re_path(_V + r"debug_token/?$", tokens.debug_token),
+    re_path(_V + r"(?P<page_id>[0-9]+)/subscribed_apps/?$", tokens.subscribed_apps),
     re_path(
-        r"^(?P<version>v\d+\.\d+)/(?P<node_id>[^/]+)/?$",
+        _V + r"(?P<node_id>[^/]+)/?$",
         views.node,
         name="sandbox-graph-node",
     ),

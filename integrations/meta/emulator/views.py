@@ -36,25 +36,33 @@ def node(
     try:
         if request.method != "GET":
             raise errors.no_such_object(node_id, (request.method or "").lower())
-        brand = _authenticate(request)
+        brand = authenticate(request)
         specs = _requested_fields(request)
         response = JsonResponse(_read_node(brand, node_id, specs))
     except errors.GraphFault as fault:
         response = fault.as_response()
+    return with_usage(response)
 
+
+def with_usage(response: JsonResponse) -> JsonResponse:
     response["X-App-Usage"] = _app_usage()
     return response
 
 
-def _authenticate(request: HttpRequest) -> SandboxBrand:
-    token = request.GET.get("access_token") or _bearer_token(request)
+def authenticate(request: HttpRequest) -> SandboxBrand:
+    """The brand whose Page token the request carries (query, form or header)."""
+    token = (
+        request.GET.get("access_token")
+        or request.POST.get("access_token")
+        or _bearer_token(request)
+    )
     brand = SandboxBrand.objects.filter(page_token=token).first() if token else None
     if brand is None:
         # INFERENCE: Meta answers a missing token with code 104; the emulator
         # folds it into 190 so every token problem reads the same.
         raise errors.invalid_token()
 
-    proof = request.GET.get("appsecret_proof")
+    proof = request.GET.get("appsecret_proof", request.POST.get("appsecret_proof"))
     if proof is not None and not _is_valid_proof(proof, brand.page_token):
         raise errors.invalid_proof()
     return brand

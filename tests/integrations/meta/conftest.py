@@ -1,0 +1,1 @@
+from tests.integrations.meta.onboarding_helpers import cedar, flow  # noqa: F401
