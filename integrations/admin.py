@@ -31,6 +31,7 @@ from integrations.models import (
     SandboxMedia,
     WebhookDelivery,
 )
+from integrations.models.connection import ConnectionQuerySet
 from socialportal.admin_helpers import (
     ReadOnlyAdmin,
     SystemRowAdmin,
@@ -107,9 +108,7 @@ class BrandConnectionAdmin(WriteOnlySecretsAdmin):
         return f"subscribed: {', '.join(fields)}" if fields else "not subscribed"
 
     @admin.action(description="Check the selected connections with Meta now")
-    def check_now(
-        self, request: HttpRequest, queryset: QuerySet[BrandConnection]
-    ) -> None:
+    def check_now(self, request: HttpRequest, queryset: ConnectionQuerySet) -> None:
         outcomes = [check_connection(c) for c in queryset.connected()]
         skipped = queryset.count() - len(outcomes)
         self.message_user(

@@ -1,8 +1,7 @@
 """Admin for invitation links: create one (its link is shown exactly once), list
 them with their state, revoke."""
 
-import secrets
-from datetime import timedelta
+from typing import Any
 
 from django import forms
 from django.contrib import admin
@@ -12,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from integrations.invitations import TOKEN_BYTES, hash_token, link_for
+from integrations.invitations import issue
 from integrations.models import Invitation, InvitationState
 from socialportal.admin_helpers import status_badge
 
@@ -79,10 +78,12 @@ class InvitationAdmin(admin.ModelAdmin):
             kwargs["form"] = InvitationAddForm
         return super().get_form(request, obj, change=change, **kwargs)
 
-    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:  # type: ignore[no-untyped-def]
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Invitation | None = None
+    ) -> Any:
         return self.readonly_fields if obj is not None else []
 
-    def get_fields(self, request: HttpRequest, obj=None) -> list[str]:  # type: ignore[no-untyped-def]
+    def get_fields(self, request: HttpRequest, obj: Invitation | None = None) -> Any:
         return self.readonly_fields if obj is not None else ["tenant", "valid_days"]
 
     @admin.display(description="state")
@@ -92,17 +93,16 @@ class InvitationAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:  # type: ignore[no-untyped-def]
         if not change:
-            token = secrets.token_urlsafe(TOKEN_BYTES)
-            obj.token_hash = hash_token(token)
-            obj.created_by = request.user
-            days = form.cleaned_data["valid_days"]
-            obj.expires_at = timezone.now() + timedelta(days=days)
-            request._invitation_link = link_for(token)  # type: ignore[attr-defined]
+            link = issue(obj, request.user, form.cleaned_data["valid_days"])  # type: ignore[arg-type]
+            request._invitation_link = link  # type: ignore[attr-defined]
         super().save_model(request, obj, form, change)
 
     def response_add(
-        self, request: HttpRequest, obj, post_url_continue=None
-    ) -> HttpResponse:  # type: ignore[no-untyped-def]
+        self,
+        request: HttpRequest,
+        obj: Invitation,
+        post_url_continue: str | None = None,
+    ) -> HttpResponse:
         # The one and only time the link exists outside the owner's inbox.
         context = {
             **self.admin_site.each_context(request),

@@ -5,7 +5,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from integrations.models import Invitation
@@ -23,18 +23,24 @@ def link_for(token: str) -> str:
     return f"{settings.PUBLIC_BASE_URL}/connect/{token}/"
 
 
-def create_invitation(
-    tenant: Tenant, created_by: AbstractBaseUser | None = None, days: int = 7
-) -> tuple[Invitation, str]:
-    """A new invitation and its link; the link exists nowhere else afterwards."""
+def issue(invitation: Invitation, created_by: User | None, days: int) -> str:
+    """Give an unsaved invitation its token, author and expiry; returns its link,
+    which exists nowhere else afterwards (only the token's hash is kept)."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    invitation = Invitation.objects.create(
-        tenant=tenant,
-        token_hash=hash_token(token),
-        created_by=created_by,
-        expires_at=timezone.now() + timedelta(days=days),
-    )
-    return invitation, link_for(token)
+    invitation.token_hash = hash_token(token)
+    invitation.created_by = created_by
+    invitation.expires_at = timezone.now() + timedelta(days=days)
+    return link_for(token)
+
+
+def create_invitation(
+    tenant: Tenant, created_by: User | None = None, days: int = 7
+) -> tuple[Invitation, str]:
+    """A new, saved invitation and its link."""
+    invitation = Invitation(tenant=tenant)
+    link = issue(invitation, created_by, days)
+    invitation.save()
+    return invitation, link
 
 
 def find_invitation(token: str) -> Invitation | None:

@@ -49,7 +49,7 @@ def hit(scope: str, address: str, limit: int, window: int) -> bool:
         except IntegrityError:  # another process created it first
             rows.update(count=F("count") + 1)
     _forget_old(start, window)
-    return rows.values_list("count", flat=True).first() <= limit
+    return (rows.values_list("count", flat=True).first() or 0) <= limit
 
 
 def limit_connect(view: View) -> View:

@@ -259,7 +259,9 @@ class GraphClient:
         """Status, headers and decoded body (None if not JSON) of one call."""
         url = f"{self.base_url}/{_quote_path(path)}"
         query = {**params, **(self._auth_params() if with_token else {})}
-        as_query = {"params": query} if method == "GET" else {"data": query}
+        as_query: dict[str, Any] = (
+            {"params": query} if method == "GET" else {"data": query}
+        )
         try:
             response = requests.request(method, url, timeout=self._timeout, **as_query)
         except requests.RequestException as exc:

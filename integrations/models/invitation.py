@@ -4,7 +4,7 @@ An invitation's token is shown once and stored only as its SHA-256: the database
 alone never lets anyone open a link.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -22,7 +22,7 @@ class InvitationState(models.TextChoices):
     REVOKED = "revoked", "revoked"
 
 
-def default_expiry() -> "timezone.datetime":
+def default_expiry() -> datetime:
     return timezone.now() + timedelta(days=DEFAULT_INVITATION_DAYS)
 
 
