@@ -6,6 +6,7 @@ from integrations.models.activity import (
 )
 from integrations.models.connection import BrandConnection, ConnectionStatus, DmKeyword
 from integrations.models.delivery import DeliveryStatus, WebhookDelivery
+from integrations.models.discovery import DiscoveryCacheEntry
 from integrations.models.sandbox import SandboxBrand, SandboxInstagramUser, SandboxMedia
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "BrandConnection",
     "ConnectionStatus",
     "DeliveryStatus",
+    "DiscoveryCacheEntry",
     "DmKeyword",
     "Platform",
     "SandboxBrand",

@@ -34,6 +34,7 @@ _INSTAGRAM_USER_FIELDS = (
     "follows",
 )
 _MEDIA_FIELDS = (
+    "comments",
     "username",
     "caption",
     "media_type",

@@ -10,6 +10,11 @@ from integrations.meta.emulator import views
 
 urlpatterns = [
     re_path(
+        r"^(?P<version>v\d+\.\d+)/(?P<node_id>[^/]+)/tags/?$",
+        views.tags,
+        name="sandbox-graph-tags",
+    ),
+    re_path(
         r"^(?P<version>v\d+\.\d+)/(?P<node_id>[^/]+)/?$",
         views.node,
         name="sandbox-graph-node",
