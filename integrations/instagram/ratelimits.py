@@ -79,6 +79,11 @@ def is_paused(connection: BrandConnection) -> bool:
 
 
 def is_busy(connection: BrandConnection) -> bool:
+    paused, seen = connection.graph_paused_until, connection.graph_usage_at
+    if paused is not None and (seen is None or seen <= paused):
+        # The usage was read before the pause ended; waiting it out was the
+        # answer to it, and the next reply brings fresh headers.
+        return False
     return usage_percent(connection.graph_usage) >= SLOW_DOWN_PERCENT
 
 

@@ -139,6 +139,9 @@ class _Walk:
         days = connection.tenant.tag_backfill_days
         self.backfill_since = timezone.now() - timedelta(days=days) if days else None
         self.newest: datetime | None = None
+        # Media met earlier in this same walk: pages are no snapshot, and a
+        # media repeated on the next page is not a sign of reaching old ground.
+        self.walked: set[str] = set()
         self.result = ScanResult("scanned")
 
     def run(self) -> ScanResult:
@@ -187,13 +190,17 @@ class _Walk:
             happened = parse_time(media.get("timestamp"))
             if happened and (self.newest is None or happened > self.newest):
                 self.newest = happened
-            created = self._record(media, happened)
-            reached_known |= not created and self.stops_at_known
+            media_id = str(media.get("id") or "")
+            created = self._record(media_id, media, happened)
+            known_before = not created and media_id not in self.walked
+            self.walked.add(media_id)
+            reached_known |= known_before and self.stops_at_known
             reached_known |= bool(self.cutoff and happened and happened < self.cutoff)
         return reached_known
 
-    def _record(self, media: dict[str, Any], happened: datetime | None) -> bool:
-        media_id = str(media.get("id") or "")
+    def _record(
+        self, media_id: str, media: dict[str, Any], happened: datetime | None
+    ) -> bool:
         if not media_id:
             return False
         is_reward = not self.is_baseline or bool(

@@ -200,11 +200,7 @@ class GraphClient:
         params: dict[str, Any] = {"fields": MEDIA_FIELDS, "limit": TAGS_PAGE_SIZE}
         if after:
             params["after"] = after
-        body = self.get(f"{ig_user_id}/tags", params)
-        data = [item for item in body.get("data") or [] if isinstance(item, dict)]
-        cursors = (body.get("paging") or {}).get("cursors") or {}
-        cursor = cursors.get("after") if isinstance(cursors, dict) else None
-        return data, (str(cursor) if data and cursor else None)
+        return tags_page(self.get(f"{ig_user_id}/tags", params))
 
     # Reference: Graph API overview, "Versions" and "Error handling".
     def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -296,6 +292,15 @@ def _parse_usage(headers: Any) -> dict[str, Any]:
         else:
             logger.warning("Ignoring a %s header that is not an object", header)
     return usage
+
+
+def tags_page(body: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+    """A ``tags`` answer's media and its ``after`` cursor (None on the last page)."""
+    data = [item for item in body.get("data") or [] if isinstance(item, dict)]
+    paging = body.get("paging") if isinstance(body.get("paging"), dict) else {}
+    cursors = paging.get("cursors") if isinstance(paging.get("cursors"), dict) else {}
+    cursor = cursors.get("after")
+    return data, (str(cursor) if data and cursor else None)
 
 
 def _check_node_id(node_id: str) -> None:
