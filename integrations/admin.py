@@ -18,6 +18,7 @@ from django.utils.safestring import SafeString
 from django_q.tasks import async_task
 
 from integrations.admin_forms import DmKeywordForm
+from integrations.instagram import ratelimits
 from integrations.models import (
     Activity,
     ActivityStatus,
@@ -56,7 +57,15 @@ class DmKeywordAdmin(admin.ModelAdmin):
 
 @admin.register(BrandConnection)
 class BrandConnectionAdmin(WriteOnlySecretsAdmin):
-    list_display = ["username", "tenant", "ig_user_id", "page_id", "coloured_status"]
+    list_display = [
+        "username",
+        "tenant",
+        "ig_user_id",
+        "page_id",
+        "coloured_status",
+        "graph_api_state",
+        "tags_scanned_at",
+    ]
     list_filter = ["status", "tenant"]
     list_select_related = ["tenant"]
     search_fields = ["username", "ig_user_id", "page_id"]
@@ -68,14 +77,40 @@ class BrandConnectionAdmin(WriteOnlySecretsAdmin):
         "page_token",
         "status",
         "status_reason",
+        "graph_api_state",
+        "graph_usage_display",
+        "graph_usage_at",
+        "graph_paused_until",
+        "tags_baseline_at",
+        "tags_scanned_at",
+        "tags_watermark",
+        "is_tags_walk_incomplete",
         "created_at",
         "updated_at",
     ]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = [
+        "graph_api_state",
+        "graph_usage_display",
+        "graph_usage_at",
+        "tags_baseline_at",
+        "tags_scanned_at",
+        "tags_watermark",
+        "is_tags_walk_incomplete",
+        "created_at",
+        "updated_at",
+    ]
 
     @admin.display(description="status", ordering="status")
     def coloured_status(self, connection: BrandConnection) -> SafeString:
         return status_badge(connection.status, connection.get_status_display())
+
+    @admin.display(description="Graph API rate limit")
+    def graph_api_state(self, connection: BrandConnection) -> str:
+        return ratelimits.describe(connection)
+
+    @admin.display(description="latest usage headers")
+    def graph_usage_display(self, connection: BrandConnection) -> SafeString:
+        return pretty_json(connection.graph_usage)
 
 
 @admin.register(WebhookDelivery)
