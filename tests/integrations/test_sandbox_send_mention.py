@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from integrations.meta.signatures import is_valid_signature
-from tests.integrations.test_sandbox_send_dm import DEMO_WORLD, fake_meta  # noqa: F401
+from tests.integrations.test_sandbox_send_dm import DEMO_WORLD
 
 ACME_IG_ID = "17841405822304914"
 
