@@ -348,3 +348,31 @@ def test_the_schedule_queues_one_scan_per_connected_brand(
     tags.scan_all()
 
     assert queued == [("integrations.instagram.tasks.scan_brand_tags", connection.pk)]
+
+
+def test_the_command_scans_and_reports_a_busy_brand(
+    connected_before: BrandConnection, three_pages: FakeGraph
+) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    # given another run holds the brand
+    BrandConnection.objects.filter(pk=connected_before.pk).update(
+        tags_scan_started_at=timezone.now()
+    )
+    busy = StringIO()
+    call_command("scan_instagram_tags", "--tenant", "acme", stdout=busy)
+
+    # when it is released
+    BrandConnection.objects.filter(pk=connected_before.pk).update(
+        tags_scan_started_at=None
+    )
+    done = StringIO()
+    call_command("scan_instagram_tags", stdout=done)
+
+    # then
+    assert (
+        busy.getvalue().strip() == "acme @acmecoffee: busy: 0 pages, 0 new, 0 baseline"
+    )
+    assert "scanned: 3 pages, 4 new" in done.getvalue()
