@@ -81,6 +81,11 @@ def _media(
     key = "comment" if activity.kind == ActivityKind.COMMENT_MENTION else "media"
     if isinstance(activity.details.get(key), dict):
         return activity.details[key]
+    if activity.kind == ActivityKind.TAG:
+        # The scanner stores each tag with its media; there is no edge to read
+        # one tagged media back by id.
+        fail(activity, "missing", "The tag was stored without its media.")
+        return None
 
     try:
         answer = _lookup(client, activity, connection)
@@ -102,10 +107,7 @@ def _lookup(
 ) -> dict[str, Any]:
     if activity.kind == ActivityKind.COMMENT_MENTION:
         return client.mentioned_comment(connection.ig_user_id, activity.source_id)
-    if activity.kind == ActivityKind.MENTION:
-        return client.mentioned_media(connection.ig_user_id, activity.source_id)
-    # Tags are stored with their media by the scanner; this is a lost row.
-    raise GraphError("The tag's media was not stored", code=None)
+    return client.mentioned_media(connection.ig_user_id, activity.source_id)
 
 
 def _remember(activity: Activity, key: str, answer: dict[str, Any]) -> None:

@@ -270,3 +270,27 @@ def test_it_fails_a_mention_whose_media_is_gone(
     activity = Activity.objects.get()
     assert activity.status == ActivityStatus.FAILED
     assert activity.error_code == "100"
+
+
+def test_it_fails_a_tag_stored_without_its_media(
+    connection: Any, fake_graph: FakeGraph
+) -> None:
+    from django.utils import timezone
+
+    from integrations.instagram import tasks
+    from integrations.models import Platform
+
+    activity = Activity.objects.create(
+        tenant=connection.tenant,
+        connection=connection,
+        platform=Platform.INSTAGRAM,
+        kind=ActivityKind.TAG,
+        source_id="18000000000000001",
+        occurred_at=timezone.now(),
+    )
+
+    tasks.resolve_activity(activity.pk)
+
+    activity.refresh_from_db()
+    assert (activity.status, activity.error_code) == (ActivityStatus.FAILED, "missing")
+    assert fake_graph.calls == []
