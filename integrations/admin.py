@@ -19,6 +19,7 @@ from django_q.tasks import async_task
 
 from integrations import invitation_admin  # noqa: F401  (registers its admin)
 from integrations.admin_forms import DmKeywordForm
+from integrations.instagram import ratelimits
 from integrations.meta.connections import check_connection
 from integrations.models import (
     Activity,
@@ -67,6 +68,8 @@ class BrandConnectionAdmin(WriteOnlySecretsAdmin):
         "coloured_status",
         "subscription",
         "checked_at",
+        "graph_api_state",
+        "tags_scanned_at",
     ]
     list_filter = ["status", "tenant"]
     list_select_related = ["tenant"]
@@ -85,6 +88,14 @@ class BrandConnectionAdmin(WriteOnlySecretsAdmin):
         "fb_user_id",
         "connected_at",
         "checked_at",
+        "graph_api_state",
+        "graph_usage_display",
+        "graph_usage_at",
+        "graph_paused_until",
+        "tags_baseline_at",
+        "tags_scanned_at",
+        "tags_watermark",
+        "is_tags_walk_incomplete",
         "created_at",
         "updated_at",
     ]
@@ -94,6 +105,13 @@ class BrandConnectionAdmin(WriteOnlySecretsAdmin):
         "fb_user_id",
         "connected_at",
         "checked_at",
+        "graph_api_state",
+        "graph_usage_display",
+        "graph_usage_at",
+        "tags_baseline_at",
+        "tags_scanned_at",
+        "tags_watermark",
+        "is_tags_walk_incomplete",
         "created_at",
         "updated_at",
     ]
@@ -116,6 +134,14 @@ class BrandConnectionAdmin(WriteOnlySecretsAdmin):
             f"Checked {len(outcomes)}: {', '.join(outcomes) or 'none'}; "
             f"{skipped} not connected, skipped.",
         )
+
+    @admin.display(description="Graph API rate limit")
+    def graph_api_state(self, connection: BrandConnection) -> str:
+        return ratelimits.describe(connection)
+
+    @admin.display(description="latest usage headers")
+    def graph_usage_display(self, connection: BrandConnection) -> SafeString:
+        return pretty_json(connection.graph_usage)
 
 
 @admin.register(WebhookDelivery)

@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django_q.tasks import async_task
 
+from integrations import latency
 from integrations.admin_forms import DmKeywordInline
 from integrations.models import BrandConnection
 from loyalty.models import (
@@ -59,13 +60,36 @@ def _count_per_tenant(model: type[Member] | type[BrandConnection]) -> Subquery:
 
 @admin.register(Tenant)
 class TenantAdmin(WriteOnlySecretsAdmin):
-    list_display = ["slug", "name", "api_base_url", "member_count", "connection_count"]
+    list_display = [
+        "slug",
+        "name",
+        "api_base_url",
+        "member_count",
+        "connection_count",
+        "instagram_latency",
+    ]
     search_fields = ["slug", "name"]
-    readonly_fields = ["created_at", "updated_at", "instagram_invitation"]
+    readonly_fields = [
+        "created_at",
+        "updated_at",
+        "instagram_invitation",
+        "instagram_latency",
+    ]
     formfield_overrides = HTTPS_URL_FIELDS
     inlines = [DmKeywordInline]
     fieldsets = [
-        (None, {"fields": ["slug", "name", "rematch_window_days"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "slug",
+                    "name",
+                    "rematch_window_days",
+                    "tag_backfill_days",
+                    "instagram_latency",
+                ]
+            },
+        ),
         ("Instagram", {"fields": ["instagram_invitation"]}),
         (
             "Loyalty Engine",
@@ -110,6 +134,12 @@ class TenantAdmin(WriteOnlySecretsAdmin):
     @admin.display(description="connections", ordering="connections")
     def connection_count(self, tenant: Tenant) -> int:
         return getattr(tenant, "connections", None) or 0
+
+    @admin.display(description="latency (median, p95)")
+    def instagram_latency(self, tenant: Tenant) -> str:
+        if tenant.pk is None:
+            return "-"
+        return str(latency.for_tenant(tenant.pk))
 
 
 def _handle(handle: str, status: str) -> SafeString:

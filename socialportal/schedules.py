@@ -20,6 +20,13 @@ SCHEDULES: list[dict[str, Any]] = [
         "minutes": 2,
     },
     {
+        # Tags have no webhook: this interval is the promise of "within five
+        # minutes". One scan per brand at a time is enforced by the scanner.
+        "name": "scan Instagram tags",
+        "func": "integrations.instagram.tasks.scan_instagram_tags",
+        "minutes": 5,
+    },
+    {
         "name": "sync members from the Loyalty Engine",
         "func": "loyalty.tasks.sync_all_members",
         "minutes": 60,

@@ -8,16 +8,19 @@ are resolved by their own task once the delivery's transaction commits.
 
 import logging
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 from django_q.tasks import async_task
 
 from integrations.instagram.normalize import MalformedItem, MessagingItem, classify
 from integrations.meta import payloads
 from integrations.models import (
     Activity,
+    ActivityKind,
     ActivityStatus,
     BrandConnection,
     Platform,
@@ -74,10 +77,7 @@ def _process_entry(
     for item in items:
         _record_item(delivery, connection, item, summary)
     for change in _changes(entry):
-        # Content webhooks (mentions, comments) are not handled yet: the delivery
-        # keeps their bytes, the summary counts them.
-        field = change.get("field") if isinstance(change, dict) else None
-        summary[f"skipped_changes:{field or 'unknown'}"] += 1
+        _record_change(delivery, connection, entry, change, summary)
 
 
 def _messaging_items(entry: dict[str, Any]) -> list[Any]:
@@ -135,6 +135,81 @@ def _record_item(
     else:
         logger.info("Ignored %s", normalized.kind, extra={"delivery": delivery.pk})
         summary[f"ignored:{normalized.kind}"] += 1
+
+
+def _record_change(
+    delivery: WebhookDelivery,
+    connection: BrandConnection,
+    entry: dict[str, Any],
+    change: Any,
+    summary: Counter[str],
+) -> None:
+    field = change.get("field") if isinstance(change, dict) else None
+    if field != "mentions":
+        # Other content webhooks (comments, story insights) are not used: the
+        # delivery keeps their bytes, the summary counts them.
+        summary[f"skipped_changes:{field or 'unknown'}"] += 1
+        return
+
+    try:
+        with transaction.atomic():
+            activity, created = _store_mention(delivery, connection, entry, change)
+    except MalformedItem as error:
+        logger.warning("Malformed mention: %s", error, extra={"delivery": delivery.pk})
+        summary["malformed_items"] += 1
+        return
+    except Exception:
+        logger.exception("Mention failed", extra={"delivery": delivery.pk})
+        summary["item_errors"] += 1
+        return
+
+    if not created:
+        summary["duplicates"] += 1
+        return
+    summary[f"activities:{activity.kind}"] += 1
+    transaction.on_commit(lambda: async_task(RESOLVE_ACTIVITY, activity.pk))
+
+
+def _store_mention(
+    delivery: WebhookDelivery,
+    connection: BrandConnection,
+    entry: dict[str, Any],
+    change: dict[str, Any],
+) -> tuple[Activity, bool]:
+    """A caption mention names a media id; a comment mention adds a comment id."""
+    value = change.get("value")
+    if not isinstance(value, dict) or not value.get("media_id"):
+        raise MalformedItem("a mentions change without a media_id")
+    if value.get("comment_id"):
+        kind, source_id = ActivityKind.COMMENT_MENTION, str(value["comment_id"])
+    else:
+        kind, source_id = ActivityKind.MENTION, str(value["media_id"])
+
+    return Activity.objects.get_or_create(
+        tenant=connection.tenant,
+        platform=Platform.INSTAGRAM,
+        kind=kind,
+        source_id=source_id,
+        defaults={
+            "connection": connection,
+            "delivery": delivery,
+            "status": ActivityStatus.PENDING,
+            # Replaced by the media's own time once it has been read.
+            "occurred_at": _entry_time(entry),
+            "raw": change,
+            "details": {"media_id": str(value["media_id"])},
+        },
+    )
+
+
+def _entry_time(entry: dict[str, Any]) -> datetime:
+    # ``changes`` deliveries give ``time`` in seconds, messaging ones in
+    # milliseconds: a value too large for seconds is taken as milliseconds.
+    value = entry.get("time")
+    if not isinstance(value, int) or value <= 0:
+        return timezone.now()
+    seconds = value / 1000 if value > 10**11 else value
+    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def _store(

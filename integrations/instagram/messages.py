@@ -26,7 +26,7 @@ from integrations.models import (
 )
 from loyalty import outbox
 from loyalty.handles import normalize_instagram
-from loyalty.models import FollowStatus, HandleStatus, Member
+from loyalty.models import FollowStatus, HandleStatus, LoyaltyEvent, Member
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class RetryLater(Exception):
 def resolve(activity: Activity) -> None:
     connection = activity.connection
     if connection is None or not connection.is_connected:
-        _fail(activity, "connection", "The brand connection is not connected.")
+        fail(activity, "connection", "The brand connection is not connected.")
         return
 
     client = GraphClient(connection.page_token)
@@ -79,14 +79,14 @@ def _handle_profile_error(
 ) -> None:
     code = str(error.code or "")
     if error.is_consent_error:
-        _fail(activity, code, "No consent to read this sender's profile (Graph 230).")
+        fail(activity, code, "No consent to read this sender's profile (Graph 230).")
     elif connections.is_reconnect_error(error):
-        _mark_needs_reconnect(connection, error)
-        _fail(activity, code, "The brand's token was refused; reconnect the brand.")
+        mark_needs_reconnect(connection, error)
+        fail(activity, code, "The brand's token was refused; reconnect the brand.")
     elif error.is_throttled or error.is_transient or error.code is None:
         raise RetryLater(f"Graph API unavailable ({error.code}): {error.message}")
     else:
-        _fail(activity, code, f"Unknown sender: {error.message}")
+        fail(activity, code, f"Unknown sender: {error.message}")
 
 
 def _find_member(activity: Activity, username: str) -> Member | None:
@@ -144,7 +144,7 @@ def _report(
 ) -> None:
     is_dm = activity.kind == ActivityKind.DM
     _link(member, activity, profile)
-    _queue_activity_event(activity, member)
+    activity.event = _queue_activity_event(activity, member)
     if is_dm:
         # Follows are inferred on DMs only; a story mention also arrives through
         # the inbox but is a mention, not a message to the brand.
@@ -180,7 +180,7 @@ def _link(member: Member, activity: Activity, profile: dict[str, Any]) -> None:
     member.save(update_fields=["igsid", "linked_at", "last_profile", "last_profile_at"])
 
 
-def _queue_activity_event(activity: Activity, member: Member) -> None:
+def _queue_activity_event(activity: Activity, member: Member) -> LoyaltyEvent | None:
     if activity.kind == ActivityKind.STORY_MENTION:
         event_type = MENTIONED_YOU
         payload = {
@@ -194,14 +194,19 @@ def _queue_activity_event(activity: Activity, member: Member) -> None:
         event_type = DM_YOU
         payload = {"platform": "instagram", "message": activity.details.get("text", "")}
 
+    dedupe_key = f"instagram:{activity.kind}:{activity.source_id}:{event_type}"
     outbox.queue_event(
         tenant=activity.tenant,
         member=member,
         type=event_type,
         payload=payload,
         occurred_at=activity.occurred_at,
-        dedupe_key=f"instagram:{activity.kind}:{activity.source_id}:{event_type}",
+        dedupe_key=dedupe_key,
     )
+    # The row queued now or by an earlier attempt: the latency report needs it.
+    return LoyaltyEvent.objects.filter(
+        tenant=activity.tenant, dedupe_key=dedupe_key
+    ).first()
 
 
 def _infer_follow(activity: Activity, member: Member, profile: dict[str, Any]) -> None:
@@ -251,7 +256,7 @@ def _claim_keyword(activity: Activity, member: Member) -> str | None:
     return keyword
 
 
-def _fail(activity: Activity, code: str, reason: str) -> None:
+def fail(activity: Activity, code: str, reason: str) -> None:
     activity.status = ActivityStatus.FAILED
     activity.error_code = code
     activity.error = reason
@@ -261,6 +266,6 @@ def _fail(activity: Activity, code: str, reason: str) -> None:
     )
 
 
-def _mark_needs_reconnect(connection: BrandConnection, error: GraphError) -> None:
+def mark_needs_reconnect(connection: BrandConnection, error: GraphError) -> None:
     # The same rule and words as the daily connection check.
     connections.mark_needs_reconnect(connection, connections.graph_reason(error))

@@ -1,6 +1,7 @@
 """django-q2 entry points for Instagram webhook work."""
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import transaction
@@ -8,7 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from integrations.instagram import deliveries, messages
+from integrations.instagram import deliveries, mentions, messages, tags
 from integrations.models import (
     Activity,
     ActivityKind,
@@ -26,6 +27,14 @@ MAX_DELIVERY_ATTEMPTS = 5
 MAX_ACTIVITY_ATTEMPTS = 8
 
 _RESOLVABLE = {ActivityStatus.PENDING, ActivityStatus.UNMATCHED, ActivityStatus.FAILED}
+# Who resolves each kind of activity; other kinds are never reported.
+_RESOLVERS: dict[str, Callable[[Activity], None]] = {
+    ActivityKind.DM: messages.resolve,
+    ActivityKind.STORY_MENTION: messages.resolve,
+    ActivityKind.MENTION: mentions.resolve,
+    ActivityKind.COMMENT_MENTION: mentions.resolve,
+    ActivityKind.TAG: mentions.resolve,
+}
 
 
 def process_delivery(delivery_id: int) -> str:
@@ -62,12 +71,13 @@ def resolve_activity(activity_id: int) -> str:
     )
     if activity is None:
         return f"activity {activity_id}: nothing to do"
-    if activity.kind not in {ActivityKind.DM, ActivityKind.STORY_MENTION}:
+    resolver = _RESOLVERS.get(activity.kind)
+    if resolver is None:
         return f"activity {activity_id}: {activity.kind} is not resolvable"
 
     Activity.objects.filter(pk=activity_id).update(attempts=F("attempts") + 1)
     try:
-        messages.resolve(activity)
+        resolver(activity)
     except messages.RetryLater as error:
         # Left pending: the sweeper tries again once the provider recovers.
         Activity.objects.filter(pk=activity_id).update(error=str(error)[:500])
@@ -81,6 +91,15 @@ def resolve_activity(activity_id: int) -> str:
         Activity.objects.filter(pk=activity_id).update(error=reason)
         return f"activity {activity_id}: {reason}"
     return f"activity {activity_id}: {activity.status}"
+
+
+def scan_instagram_tags() -> str:
+    """Scheduled every 5 minutes: one scan task per connected brand."""
+    return tags.scan_all()
+
+
+def scan_brand_tags(connection_id: int) -> str:
+    return f"connection {connection_id}: {tags.scan(connection_id)}"
 
 
 def resume_stalled() -> str:
@@ -98,7 +117,7 @@ def resume_stalled() -> str:
             status=ActivityStatus.PENDING,
             seen_at__lt=cutoff,
             attempts__lt=MAX_ACTIVITY_ATTEMPTS,
-            kind__in=[ActivityKind.DM, ActivityKind.STORY_MENTION],
+            kind__in=list(_RESOLVERS),
         ).values_list("pk", flat=True)[:500]
     )
     exhausted = Activity.objects.filter(

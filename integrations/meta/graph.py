@@ -34,6 +34,19 @@ DISCOVERY_FIELDS = (
     "id,username,name,biography,followers_count,follows_count,media_count,"
     "profile_picture_url"
 )
+# Asked of every media read through an edge. ``permalink``,
+# ``media_product_type`` and ``thumbnail_url`` are not documented for
+# ``mentioned_media`` (INFERENCE: requested anyway; absence is tolerated).
+MEDIA_FIELDS = (
+    "id,caption,media_type,media_product_type,media_url,thumbnail_url,permalink,"
+    "timestamp,username,like_count,comments_count"
+)
+COMMENT_FIELDS = (
+    "id,text,timestamp,like_count,"
+    "media{id,media_type,media_product_type,media_url,thumbnail_url,permalink,"
+    "username,timestamp}"
+)
+TAGS_PAGE_SIZE = 50
 
 # Rate-limit codes from Meta's rate-limiting guide: app, user, page, custom,
 # application limit, Page, Instagram account, Messenger.
@@ -46,6 +59,8 @@ ACCOUNT_FIELDS = "id,name,access_token,tasks,instagram_business_account{id,usern
 MAX_ACCOUNT_PAGES = 10
 # Instagram usernames: letters, digits, "." and "_", at most 30.
 _USERNAME = re.compile(r"[A-Za-z0-9._]{1,30}")
+# Media and comment ids are numeric; they are spliced into field expressions.
+_NODE_ID = re.compile(r"[0-9]{1,64}")
 _USAGE_HEADERS = {
     "X-App-Usage": "app",
     "X-Business-Use-Case-Usage": "business_use_case",
@@ -225,6 +240,34 @@ class GraphClient:
         )
         return body.get("success") is True
 
+    # Reference: IG User "mentioned_media" (GET /{ig-user-id}?fields=...).
+    def mentioned_media(self, ig_user_id: str, media_id: str) -> dict[str, Any]:
+        """Media whose caption @mentions the brand, read through the brand."""
+        _check_node_id(media_id)
+        fields = f"mentioned_media.media_id({media_id}){{{MEDIA_FIELDS}}}"
+        return _nested(self.get(ig_user_id, {"fields": fields}), "mentioned_media")
+
+    # Reference: IG User "mentioned_comment" (GET /{ig-user-id}?fields=...).
+    def mentioned_comment(self, ig_user_id: str, comment_id: str) -> dict[str, Any]:
+        """A comment that @mentions the brand. Meta documents no author field."""
+        _check_node_id(comment_id)
+        fields = f"mentioned_comment.comment_id({comment_id}){{{COMMENT_FIELDS}}}"
+        return _nested(self.get(ig_user_id, {"fields": fields}), "mentioned_comment")
+
+    # Reference: IG User "tags" (GET /{ig-user-id}/tags).
+    def tags(
+        self, ig_user_id: str, after: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of media the brand is tagged in, and the ``after`` cursor.
+
+        The edge gives cursors but no ``next`` link, so the caller pages by
+        passing the cursor back; None means there is no further page.
+        """
+        params: dict[str, Any] = {"fields": MEDIA_FIELDS, "limit": TAGS_PAGE_SIZE}
+        if after:
+            params["after"] = after
+        return tags_page(self.get(f"{ig_user_id}/tags", params))
+
     # Reference: Graph API overview, "Versions" and "Error handling".
     def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """GET ``path`` under the pinned version; the decoded JSON object."""
@@ -346,6 +389,26 @@ def _parse_usage(headers: Any) -> dict[str, Any]:
     return usage
 
 
+def tags_page(body: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+    """A ``tags`` answer's media and its ``after`` cursor (None on the last page)."""
+    data = [item for item in body.get("data") or [] if isinstance(item, dict)]
+    paging = _as_dict(body.get("paging"))
+    cursor = _as_dict(paging.get("cursors")).get("after")
+    return data, (str(cursor) if data and cursor else None)
+
+
+def _check_node_id(node_id: str) -> None:
+    if not _NODE_ID.fullmatch(node_id):
+        raise ValueError("Graph node ids are numeric")
+
+
+def _nested(body: dict[str, Any], key: str) -> dict[str, Any]:
+    value = body.get(key)
+    if not isinstance(value, dict):
+        raise GraphTransportError(f"the Graph API answer has no {key}")
+    return value
+
+
 def _quote_path(path: str) -> str:
     # Node ids come from webhook payloads: quote each segment so one can never
     # climb out of the versioned prefix or smuggle a query string in.
@@ -364,3 +427,7 @@ def _as_int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

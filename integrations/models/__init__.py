@@ -6,6 +6,7 @@ from integrations.models.activity import (
 )
 from integrations.models.connection import BrandConnection, ConnectionStatus, DmKeyword
 from integrations.models.delivery import DeliveryStatus, WebhookDelivery
+from integrations.models.discovery import DiscoveryCacheEntry
 from integrations.models.invitation import (
     ConnectAttempt,
     DataDeletionRequest,
@@ -29,6 +30,7 @@ __all__ = [
     "ConnectionStatus",
     "DataDeletionRequest",
     "DeliveryStatus",
+    "DiscoveryCacheEntry",
     "DmKeyword",
     "Invitation",
     "InvitationState",

@@ -11,6 +11,12 @@ class ActivityKind(models.TextChoices):
 
     DM = "dm", "direct message"
     STORY_MENTION = "story_mention", "story mention"
+    # A caption @mention of the brand (the ``mentions`` webhook with a media id).
+    MENTION = "mention", "caption mention"
+    # An @mention in a comment: Meta names no author, so rarely reportable.
+    COMMENT_MENTION = "comment_mention", "comment mention"
+    # The brand tagged in someone's media, found by polling the ``tags`` edge.
+    TAG = "tag", "tag"
     # Recorded so the delivery's history is complete; never reported.
     ECHO = "echo", "echo of the brand's own message"
     REACTION = "reaction", "reaction"
@@ -60,6 +66,15 @@ class Activity(models.Model):
     occurred_at = models.DateTimeField()
     seen_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # The event this activity queued; its ``sent_at`` is when the Loyalty Engine
+    # accepted it, the last of the three times the latency report compares.
+    event = models.ForeignKey(
+        "loyalty.LoyaltyEvent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     attempts = models.PositiveIntegerField(default=0)
     # The provider's item exactly as received, beside what we made of it.
     raw = models.JSONField(default=dict)

@@ -43,6 +43,22 @@ class BrandConnection(models.Model):
     subscribed_fields = models.JSONField(default=list, blank=True)
     connected_at = models.DateTimeField(null=True, blank=True)
     checked_at = models.DateTimeField("last checked", null=True, blank=True)
+    # The latest X-App-Usage / X-Business-Use-Case-Usage values (percent of the
+    # limits) seen on this brand's Graph calls, and when.
+    graph_usage = models.JSONField(default=dict, blank=True)
+    graph_usage_at = models.DateTimeField(null=True, blank=True)
+    # Set after a throttling error: no Graph call for this brand before then.
+    graph_paused_until = models.DateTimeField(null=True, blank=True)
+    # The tag scanner's claim (a run in progress since then) and its progress.
+    tags_scan_started_at = models.DateTimeField(null=True, blank=True)
+    tags_scanned_at = models.DateTimeField(null=True, blank=True)
+    # Null until the first scan, which records existing tags as a baseline.
+    tags_baseline_at = models.DateTimeField(null=True, blank=True)
+    # Newest tagged media timestamp a complete scan has seen.
+    tags_watermark = models.DateTimeField(null=True, blank=True)
+    # A scan stopped early (throttled): the next one must not stop at the first
+    # media it already knows, as the pages behind it were never read.
+    is_tags_walk_incomplete = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

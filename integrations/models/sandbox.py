@@ -18,6 +18,10 @@ class SandboxBrand(models.Model):
     page_name = models.CharField(max_length=200, blank=True)
     # The app installed on the Page (``subscribed_apps``) and with which fields.
     subscribed_fields = models.JSONField(default=list, blank=True)
+    # Scripted answers for tests and demos, one consumed per Graph request made
+    # with this brand's token: {"code": 80002, "minutes": 2} answers a throttling
+    # error, {"usage": 85} reports that usage percent and serves normally.
+    faults = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["slug"]
@@ -63,6 +67,8 @@ class SandboxMedia(models.Model):
     comments_count = models.PositiveIntegerField(default=0)
     mentions = models.JSONField(default=list, blank=True)
     tags = models.JSONField(default=list, blank=True)
+    # Comments mentioning brands: [{"id", "text", "timestamp", "mentions"}].
+    comments = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-timestamp"]

@@ -75,3 +75,18 @@ def serialize_like_meta(payload: dict[str, Any]) -> bytes:
     # Outside strings JSON has no "/", so this only touches string contents,
     # where "\/" is a valid escape for "/".
     return text.replace("/", "\\/").encode("ascii")
+
+
+def mention_delivery(
+    brand_ig_id: str, media_id: str, comment_id: str | None = None
+) -> dict[str, Any]:
+    """One ``mentions`` delivery (reference/meta.md §3.1): ids only, no author.
+
+    Content webhooks give ``entry.time`` in seconds, unlike messaging ones.
+    """
+    value = {"media_id": media_id}
+    if comment_id is not None:
+        value = {"comment_id": comment_id, "media_id": media_id}
+    change = {"field": "mentions", "value": value}
+    entry = {"id": brand_ig_id, "time": int(time.time()), "changes": [change]}
+    return {"object": "instagram", "entry": [entry]}

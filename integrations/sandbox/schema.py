@@ -107,6 +107,17 @@ INSTAGRAM_MEDIA = _item(
         "comments_count": _COUNT,
         "mentions": _SLUGS,
         "tags": _SLUGS,
+        "comments": _list_of(
+            _item(
+                ["id"],
+                {
+                    "id": _DIGITS,
+                    "text": {"type": "string"},
+                    "timestamp": {"type": "string"},
+                    "mentions": _SLUGS,
+                },
+            )
+        ),
     },
 )
 

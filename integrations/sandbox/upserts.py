@@ -36,6 +36,7 @@ _INSTAGRAM_USER_FIELDS = (
     "follows",
 )
 _MEDIA_FIELDS = (
+    "comments",
     "username",
     "caption",
     "media_type",

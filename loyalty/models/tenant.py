@@ -38,6 +38,13 @@ class Tenant(models.Model):
         default=7,
         help_text="How long activity from an unknown handle waits for its member.",
     )
+    tag_backfill_days = models.PositiveIntegerField(
+        default=0,
+        help_text=(
+            "Tags younger than this when the brand connects are rewarded; older "
+            "ones are a baseline. 0: none are."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -89,6 +89,15 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         _drop_database(database_url)
 
 
+def types_of(body: dict) -> list[str]:
+    return sorted(event["type"] for event in body["data"])
+
+
+def attributes_of(body: dict) -> dict:
+    user = body.get("data", body)
+    return user["profile"].get("attributes", {})
+
+
 def wait_for(read: Callable[[], Any], expected: int, key: str | None = None) -> Any:
     """Poll ``read`` until it holds ``expected`` items (or has ``key``)."""
     deadline = time.monotonic() + TIMEOUT

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import WORLD, Stack, wait_for
+from tests.e2e.conftest import WORLD, Stack, attributes_of, types_of, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +40,7 @@ def test_a_signed_dm_reaches_the_loyalty_engine_once(stack: Stack) -> None:
 
     # then the events arrive at the Loyalty Engine emulator, once each
     path = f"/sandbox/loyalty/v1/events?subject={jane['id']}"
-    types = wait_for(lambda: _types(stack.get_json(path, "k-acme")), 2)
+    types = wait_for(lambda: types_of(stack.get_json(path, "k-acme")), 2)
     assert sorted(types) == ["DM_YOU_SOCIAL", "FOLLOWED_YOU_SOCIAL"]
     events = stack.get_json(path, "k-acme")["data"]
     dm = next(e for e in events if e["type"] == "DM_YOU_SOCIAL")
@@ -52,7 +52,7 @@ def test_a_signed_dm_reaches_the_loyalty_engine_once(stack: Stack) -> None:
 
     # and the member's attributes are written
     attributes = wait_for(
-        lambda: _attributes(
+        lambda: attributes_of(
             stack.get_json(f"/sandbox/loyalty/v1/users/{jane['id']}", "k-acme")
         ),
         1,
@@ -64,13 +64,4 @@ def test_a_signed_dm_reaches_the_loyalty_engine_once(stack: Stack) -> None:
 
     # and nothing more arrives on a second look
     time.sleep(3)
-    assert sorted(_types(stack.get_json(path, "k-acme"))) == types
-
-
-def _types(body: dict) -> list[str]:
-    return sorted(event["type"] for event in body["data"])
-
-
-def _attributes(body: dict) -> dict:
-    user = body.get("data", body)
-    return user["profile"].get("attributes", {})
+    assert sorted(types_of(stack.get_json(path, "k-acme"))) == types

@@ -64,6 +64,7 @@ def tenant_form(tenant: Tenant, keywords: list[str] = (), **fields: str) -> dict
         "slug": tenant.slug,
         "name": tenant.name,
         "rematch_window_days": str(tenant.rematch_window_days),
+        "tag_backfill_days": str(tenant.tag_backfill_days),
         "api_base_url": tenant.api_base_url,
         "auth_url": tenant.auth_url,
         "token_audience": tenant.token_audience,

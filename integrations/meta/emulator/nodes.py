@@ -13,7 +13,7 @@ from typing import Any
 
 from integrations.meta.emulator import errors
 from integrations.meta.emulator.fields import FieldSpec
-from integrations.models import SandboxBrand, SandboxInstagramUser
+from integrations.models import SandboxBrand, SandboxInstagramUser, SandboxMedia
 
 UserGetter = Callable[[SandboxInstagramUser, SandboxBrand], Any]
 
@@ -69,15 +69,15 @@ def user_profile(
 def brand_account(brand: SandboxBrand, specs: list[FieldSpec]) -> dict[str, Any]:
     answer: dict[str, Any] = {}
     for spec in specs:
-        if spec.name == "business_discovery":
-            answer["business_discovery"] = business_discovery(spec)
+        if spec.name in BRAND_EDGES:
+            answer[spec.name] = BRAND_EDGES[spec.name](brand, spec)
             continue
         _check_leaf(spec, BRAND_FIELDS, "IGUser")
         answer[spec.name] = BRAND_FIELDS[spec.name](brand)
     return _without_empty({**answer, "id": brand.ig_user_id})
 
 
-def business_discovery(spec: FieldSpec) -> dict[str, Any]:
+def business_discovery(brand: SandboxBrand, spec: FieldSpec) -> dict[str, Any]:
     username = spec.modifiers.get("username", "")
     if set(spec.modifiers) != {"username"} or not username:
         raise errors.bad_fields("business_discovery needs .username(<name>)")
@@ -119,3 +119,95 @@ def _slugs(value: Any) -> list[str]:
 
 def _without_empty(answer: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in answer.items() if value not in ("", None)}
+
+
+# IG Media fields, for media read through an edge (``tags``, ``mentioned_media``).
+# ``owner`` is never answered: the brand did not create these media.
+MEDIA_FIELDS: dict[str, Callable[[SandboxMedia], Any]] = {
+    "id": lambda media: media.media_id,
+    "caption": lambda media: media.caption,
+    "media_type": lambda media: media.media_type,
+    "media_product_type": lambda media: media.media_product_type,
+    # Empty for licensed audio or reels with downloads off: left out, as Meta does.
+    "media_url": lambda media: media.media_url,
+    "thumbnail_url": lambda media: media.thumbnail_url,
+    "permalink": lambda media: media.permalink,
+    "timestamp": lambda media: media.timestamp,
+    "username": lambda media: media.username,
+    "like_count": lambda media: media.like_count,
+    "comments_count": lambda media: media.comments_count,
+}
+COMMENT_FIELDS = ("id", "text", "timestamp", "like_count")
+
+
+def media_fields(media: SandboxMedia, specs: list[FieldSpec]) -> dict[str, Any]:
+    names = _leaf_names(specs, MEDIA_FIELDS, "IGMedia") or ["id"]
+    answer = {name: MEDIA_FIELDS[name](media) for name in names}
+    return _without_empty({**answer, "id": media.media_id})
+
+
+def visible_media(brand: SandboxBrand, relation: str) -> list[SandboxMedia]:
+    """Media that tag or mention ``brand``, newest first; private authors' media
+    are invisible to the API, as on Instagram."""
+    private = set(
+        SandboxInstagramUser.objects.filter(is_private=True).values_list(
+            "username", flat=True
+        )
+    )
+    found = [
+        media
+        for media in SandboxMedia.objects.order_by("-timestamp", "-media_id")
+        if brand.slug in _slugs(getattr(media, relation))
+        and media.username not in private
+    ]
+    return found
+
+
+def mentioned_media(brand: SandboxBrand, spec: FieldSpec) -> dict[str, Any]:
+    media_id = spec.modifiers.get("media_id", "")
+    if set(spec.modifiers) != {"media_id"} or not media_id:
+        raise errors.bad_fields("mentioned_media needs .media_id(<id>)")
+    for media in visible_media(brand, "mentions"):
+        if media.media_id == media_id:
+            return media_fields(media, spec.children)
+    # INFERENCE: Meta's answer for media that does not mention the brand (or
+    # was deleted) is not documented; the generic "does not exist" is used.
+    raise errors.no_such_object(media_id)
+
+
+def mentioned_comment(brand: SandboxBrand, spec: FieldSpec) -> dict[str, Any]:
+    comment_id = spec.modifiers.get("comment_id", "")
+    if set(spec.modifiers) != {"comment_id"} or not comment_id:
+        raise errors.bad_fields("mentioned_comment needs .comment_id(<id>)")
+    for media in SandboxMedia.objects.all():
+        for comment in media.comments if isinstance(media.comments, list) else []:
+            if str(comment.get("id")) == comment_id and brand.slug in _slugs(
+                comment.get("mentions")
+            ):
+                return _comment_fields(media, comment, spec.children)
+    raise errors.no_such_object(comment_id)
+
+
+def _comment_fields(
+    media: SandboxMedia, comment: dict[str, Any], specs: list[FieldSpec]
+) -> dict[str, Any]:
+    # Meta documents no author on mentioned_comment, so none is answered.
+    answer: dict[str, Any] = {"id": str(comment["id"])}
+    for spec in specs:
+        if spec.name == "media":
+            answer["media"] = media_fields(media, spec.children)
+            continue
+        if spec.name not in COMMENT_FIELDS:
+            raise errors.unknown_field(spec.name, "IGComment")
+        answer[spec.name] = comment.get(
+            spec.name, 0 if spec.name == "like_count" else ""
+        )
+    return _without_empty(answer)
+
+
+# Fields of the brand's account that read another node, by name.
+BRAND_EDGES: dict[str, Callable[[SandboxBrand, FieldSpec], dict[str, Any]]] = {
+    "business_discovery": business_discovery,
+    "mentioned_media": mentioned_media,
+    "mentioned_comment": mentioned_comment,
+}

@@ -17,6 +17,11 @@ urlpatterns = [
     re_path(_V + r"debug_token/?$", tokens.debug_token),
     re_path(_V + r"(?P<page_id>[0-9]+)/subscribed_apps/?$", tokens.subscribed_apps),
     re_path(
+        _V + r"(?P<node_id>[^/]+)/tags/?$",
+        views.tags,
+        name="sandbox-graph-tags",
+    ),
+    re_path(
         _V + r"(?P<node_id>[^/]+)/?$",
         views.node,
         name="sandbox-graph-node",

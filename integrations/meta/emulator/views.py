@@ -6,19 +6,21 @@ brand's account. Checks the Page token and ``appsecret_proof`` as Meta does, and
 answers errors in Meta's envelope so the real client is exercised end to end.
 """
 
+import base64
 import hashlib
 import hmac
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from integrations.meta.emulator import errors, nodes
+from integrations.meta.emulator import errors, nodes, throttling
 from integrations.meta.emulator.fields import FieldSpec, FieldSyntaxError, parse_fields
-from integrations.models import SandboxBrand, SandboxInstagramUser
+from integrations.models import SandboxBrand, SandboxInstagramUser, SandboxMedia
 
 # INFERENCE: with no ``fields`` the real API returns a small default set that
 # varies by node type; the emulator answers the id alone.
@@ -33,20 +35,96 @@ def node(
     request: HttpRequest, node_id: str, version: str | None = None
 ) -> JsonResponse:
     """One Graph node read; ``version`` (``v25.0``) is accepted and ignored."""
+    return _answer(
+        request, node_id, lambda brand, specs: _read_node(brand, node_id, specs)
+    )
+
+
+@csrf_exempt
+def tags(
+    request: HttpRequest, node_id: str, version: str | None = None
+) -> JsonResponse:
+    """The brand's ``tags`` edge: cursor paging with ``before``/``after`` only."""
+    return _answer(
+        request, node_id, lambda brand, specs: _tags(request, brand, node_id, specs)
+    )
+
+
+def _answer(
+    request: HttpRequest,
+    node_id: str,
+    read: Callable[[SandboxBrand, list[FieldSpec]], dict[str, Any]],
+) -> JsonResponse:
+    brand: SandboxBrand | None = None
+    fault: dict[str, Any] | None = None
     try:
         if request.method != "GET":
             raise errors.no_such_object(node_id, (request.method or "").lower())
         brand = authenticate(request)
-        specs = _requested_fields(request)
-        response = JsonResponse(_read_node(brand, node_id, specs))
-    except errors.GraphFault as fault:
-        response = fault.as_response()
+        fault = throttling.next_fault(brand)
+        throttled = throttling.throttle_fault(fault) if fault else None
+        if throttled is not None:
+            raise throttled
+        response = JsonResponse(read(brand, _requested_fields(request)))
+    except errors.GraphFault as error:
+        response = error.as_response()
+
+    if brand is not None:
+        response["X-Business-Use-Case-Usage"] = throttling.business_usage(brand, fault)
     return with_usage(response)
 
 
 def with_usage(response: JsonResponse) -> JsonResponse:
     response["X-App-Usage"] = _app_usage()
     return response
+
+
+def _tags(
+    request: HttpRequest, brand: SandboxBrand, node_id: str, specs: list[FieldSpec]
+) -> dict[str, Any]:
+    if node_id != brand.ig_user_id:
+        raise errors.no_such_object(node_id)
+    limit = _limit(request.GET.get("limit"))
+    media = nodes.visible_media(brand, "tags")
+    after = request.GET.get("after")
+    if after:
+        # Keyset cursors: the page after a cursor starts below the media it
+        # names, so media removed meanwhile do not shift the pages.
+        key = _cursor_key(after)
+        media = [item for item in media if (item.timestamp, item.media_id) < key]
+    page, more = media[:limit], len(media) > limit
+    body: dict[str, Any] = {"data": [nodes.media_fields(item, specs) for item in page]}
+    if page:
+        cursors = {"before": _cursor(page[0])}
+        if more:
+            cursors["after"] = _cursor(page[-1])
+        body["paging"] = {"cursors": cursors}
+    return body
+
+
+def _limit(value: str | None) -> int:
+    # INFERENCE: Meta's default page size for edges is 25; the cap is not
+    # documented for ``tags``.
+    try:
+        return max(1, min(int(value or 25), 100))
+    except ValueError:
+        raise errors.bad_fields("limit must be a number") from None
+
+
+def _cursor(media: SandboxMedia) -> str:
+    raw = f"{media.timestamp}|{media.media_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _cursor_key(cursor: str) -> tuple[str, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        timestamp, _, media_id = (
+            base64.urlsafe_b64decode(padded).decode().partition("|")
+        )
+    except (ValueError, UnicodeDecodeError):
+        raise errors.GraphFault(100, "(#100) Invalid cursor") from None
+    return timestamp, media_id
 
 
 def authenticate(request: HttpRequest) -> SandboxBrand:

@@ -1,6 +1,7 @@
 """Fixtures for the Instagram pipeline: a tenant with a connected brand, members,
 and a Graph API stand-in patched in where the pipeline makes its calls."""
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from django.test import Client
 from django_q.conf import Conf
 
-from integrations.meta.graph import GraphError
+from integrations.meta.graph import GraphError, tags_page
 from integrations.meta.signatures import sign
 from integrations.models import BrandConnection, DmKeyword
 from loyalty.handles import normalize_instagram
@@ -37,7 +38,14 @@ class FakeGraph:
 
     profiles: dict[str, dict[str, Any] | GraphError] = field(default_factory=dict)
     discovery: dict[str, dict[str, Any] | GraphError] = field(default_factory=dict)
+    media: dict[str, dict[str, Any] | GraphError] = field(default_factory=dict)
+    comments: dict[str, dict[str, Any] | GraphError] = field(default_factory=dict)
+    # ``tags`` answers by the cursor asked for ("" for the first page).
+    tag_pages: dict[str, dict[str, Any] | GraphError] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
+    last_usage: dict[str, Any] = field(default_factory=dict)
+    # Called on each tags read, to act while a scan is in progress.
+    on_tags: Callable[[], None] | None = None
 
     def __call__(self, access_token: str) -> "FakeGraph":
         return self
@@ -62,6 +70,30 @@ class FakeGraph:
             raise answer
         return answer
 
+    def mentioned_media(self, ig_user_id: str, media_id: str) -> dict[str, Any]:
+        self.calls.append(("mentioned_media", media_id))
+        return _answer(self.media.get(media_id))
+
+    def mentioned_comment(self, ig_user_id: str, comment_id: str) -> dict[str, Any]:
+        self.calls.append(("mentioned_comment", comment_id))
+        return _answer(self.comments.get(comment_id))
+
+    def tags(
+        self, ig_user_id: str, after: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        self.calls.append(("tags", after or ""))
+        if self.on_tags is not None:
+            self.on_tags()
+        return tags_page(_answer(self.tag_pages.get(after or "")))
+
+
+def _answer(answer: dict[str, Any] | GraphError | None) -> dict[str, Any]:
+    if answer is None:
+        raise GraphError("Object does not exist", code=100, subcode=33)
+    if isinstance(answer, GraphError):
+        raise answer
+    return answer
+
 
 def jane_profile(**overrides: Any) -> dict[str, Any]:
     profile = {
@@ -80,7 +112,8 @@ def jane_profile(**overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def fake_graph(monkeypatch: pytest.MonkeyPatch) -> FakeGraph:
     graph = FakeGraph(profiles={JANE_IGSID: jane_profile()})
-    monkeypatch.setattr("integrations.instagram.messages.GraphClient", graph)
+    for module in ("messages", "mentions", "tags"):
+        monkeypatch.setattr(f"integrations.instagram.{module}.GraphClient", graph)
     return graph
 
 
@@ -165,3 +198,7 @@ def deliver(
 
 def fixture_bytes(name: str) -> bytes:
     return (FIXTURES / f"{name}.json").read_bytes()
+
+
+def fixture_json(name: str) -> Any:
+    return json.loads(fixture_bytes(name))
