@@ -1,6 +1,7 @@
-"""Admin forms for DM keywords: one word each, unique per tenant in any case.
+"""Admin forms for DM keywords (one word each, unique per tenant in any case)
+and tracked hashtags (stored normalized, unique per tenant).
 
-Used by the keyword inline on the tenant page and by the keyword list itself.
+Used by the inlines on the tenant page and by the lists themselves.
 """
 
 import re
@@ -10,7 +11,8 @@ from django import forms
 from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
 
-from integrations.models import DmKeyword
+from integrations.models import DmKeyword, TrackedHashtag
+from integrations.tiktok.hashtags import InvalidHashtag, normalize_hashtag
 
 KEYWORD_PATTERN = re.compile(r"[\w-]{1,100}")
 KEYWORD_FORMAT_ERROR = (
@@ -76,5 +78,73 @@ class DmKeywordInline(admin.TabularInline):
     form = DmKeywordInlineForm
     formset = DmKeywordFormSet
     fields = ["keyword", "created_at"]
+    readonly_fields = ["created_at"]
+    extra = 1
+
+
+# -- tracked hashtags ---------------------------------------------------------
+
+
+def _duplicate_hashtag_error(hashtag: str) -> str:
+    return f"#{hashtag} is already tracked for this tenant."
+
+
+class TrackedHashtagForm(forms.ModelForm):
+    """Stores the hashtag normalized (no “#”, casefolded) or says why not."""
+
+    checks_database = True
+
+    class Meta:
+        model = TrackedHashtag
+        fields = ["tenant", "hashtag"]
+        help_texts = {"hashtag": "With or without “#”; stored in lower case."}
+
+    def clean_hashtag(self) -> str:
+        try:
+            return normalize_hashtag(self.cleaned_data["hashtag"])
+        except InvalidHashtag as error:
+            raise forms.ValidationError(str(error)) from None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        hashtag, tenant = cleaned.get("hashtag"), cleaned.get("tenant")
+        if not (self.checks_database and hashtag and tenant):
+            return cleaned
+        others = TrackedHashtag.objects.filter(tenant=tenant, hashtag=hashtag)
+        if others.exclude(pk=self.instance.pk).exists():
+            self.add_error("hashtag", _duplicate_hashtag_error(hashtag))
+        return cleaned
+
+    def validate_unique(self) -> None:
+        # The inline formset compares normalized values itself; the model's
+        # check would run on the raw text and miss "#Acme" versus "acme".
+        if self.checks_database:
+            super().validate_unique()
+
+
+class TrackedHashtagInlineForm(TrackedHashtagForm):
+    checks_database = False
+
+
+class TrackedHashtagFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        seen: set[str] = set()
+        for form in self.forms:
+            if self._should_delete_form(form):
+                continue
+            hashtag = getattr(form, "cleaned_data", {}).get("hashtag")
+            if not hashtag:
+                continue
+            if hashtag in seen:
+                form.add_error("hashtag", _duplicate_hashtag_error(hashtag))
+            seen.add(hashtag)
+
+
+class TrackedHashtagInline(admin.TabularInline):
+    model = TrackedHashtag
+    form = TrackedHashtagInlineForm
+    formset = TrackedHashtagFormSet
+    fields = ["hashtag", "created_at"]
     readonly_fields = ["created_at"]
     extra = 1

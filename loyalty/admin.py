@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django_q.tasks import async_task
 
-from integrations.admin_forms import DmKeywordInline
+from integrations.admin_forms import DmKeywordInline, TrackedHashtagInline
 from integrations.models import BrandConnection
 from loyalty.models import (
     AttributeWrite,
@@ -62,9 +62,12 @@ class TenantAdmin(WriteOnlySecretsAdmin):
     search_fields = ["slug", "name"]
     readonly_fields = ["created_at", "updated_at"]
     formfield_overrides = HTTPS_URL_FIELDS
-    inlines = [DmKeywordInline]
+    inlines = [DmKeywordInline, TrackedHashtagInline]
     fieldsets = [
-        (None, {"fields": ["slug", "name", "rematch_window_days"]}),
+        (
+            None,
+            {"fields": ["slug", "name", "rematch_window_days", "tiktok_scan_hours"]},
+        ),
         (
             "Loyalty Engine",
             {
@@ -122,6 +125,7 @@ class MemberAdmin(admin.ModelAdmin):
         "tenant",
         "instagram_handle_status",
         "tiktok_handle_status",
+        "tiktok_account_status",
         "follow_status",
     ]
     list_select_related = ["tenant"]
@@ -147,6 +151,8 @@ class MemberAdmin(admin.ModelAdmin):
         "tiktok_handle_raw",
         "tiktok_handle",
         "tiktok_handle_status",
+        "tiktok_account_status",
+        "tiktok_checked_at",
         "linked_at",
         "last_profile_display",
         "last_profile_at",
@@ -166,7 +172,10 @@ class MemberAdmin(admin.ModelAdmin):
 
     @admin.display(description="TikTok", ordering="tiktok_handle")
     def tiktok(self, member: Member) -> SafeString:
-        return _handle(member.tiktok_handle, member.tiktok_handle_status)
+        status = member.tiktok_handle_status
+        if status == "valid" and member.tiktok_account_status != "unknown":
+            status = member.get_tiktok_account_status_display()
+        return _handle(member.tiktok_handle, status)
 
     @admin.display(description="last profile seen")
     def last_profile_display(self, member: Member) -> SafeString:

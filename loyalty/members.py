@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from loyalty.client import LoyaltyClient, LoyaltyError, LoyaltyNotFoundError
 from loyalty.handles import normalize_instagram, normalize_tiktok
-from loyalty.models import HandleStatus, Member, Tenant
+from loyalty.models import HandleStatus, Member, Tenant, TikTokAccountStatus
 from loyalty.signals import member_handles_changed
 
 logger = logging.getLogger(__name__)
@@ -188,6 +188,12 @@ def _apply(member: Member, fields: UserFields) -> list[str]:
         if name in _SYNCED_FIELDS and getattr(member, name) != value:
             setattr(member, name, value)
             changed.append(name)
+    if "tiktok_handle" in changed:
+        # A new handle is a new account: what TikTok said about the old one
+        # (private, missing) no longer applies.
+        member.tiktok_account_status = TikTokAccountStatus.UNKNOWN
+        member.tiktok_checked_at = None
+        changed += ["tiktok_account_status", "tiktok_checked_at"]
     return changed
 
 

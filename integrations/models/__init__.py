@@ -6,7 +6,22 @@ from integrations.models.activity import (
 )
 from integrations.models.connection import BrandConnection, ConnectionStatus, DmKeyword
 from integrations.models.delivery import DeliveryStatus, WebhookDelivery
-from integrations.models.sandbox import SandboxBrand, SandboxInstagramUser, SandboxMedia
+from integrations.models.sandbox import (
+    SandboxBrand,
+    SandboxInstagramUser,
+    SandboxMedia,
+    SandboxTikTokState,
+    SandboxTikTokUser,
+    SandboxTikTokVideo,
+)
+from integrations.models.tiktok import (
+    ScanPlan,
+    ScanStatus,
+    TikTokDayRead,
+    TikTokQuotaDay,
+    TikTokScan,
+    TrackedHashtag,
+)
 
 __all__ = [
     "Activity",
@@ -20,5 +35,14 @@ __all__ = [
     "SandboxBrand",
     "SandboxInstagramUser",
     "SandboxMedia",
+    "SandboxTikTokState",
+    "SandboxTikTokUser",
+    "SandboxTikTokVideo",
+    "ScanPlan",
+    "ScanStatus",
+    "TikTokDayRead",
+    "TikTokQuotaDay",
+    "TikTokScan",
+    "TrackedHashtag",
     "WebhookDelivery",
 ]

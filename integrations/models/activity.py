@@ -11,6 +11,8 @@ class ActivityKind(models.TextChoices):
 
     DM = "dm", "direct message"
     STORY_MENTION = "story_mention", "story mention"
+    # A TikTok video whose caption carries one of the tenant's tracked hashtags.
+    HASHTAG_POST = "hashtag_post", "hashtag post"
     # Recorded so the delivery's history is complete; never reported.
     ECHO = "echo", "echo of the brand's own message"
     REACTION = "reaction", "reaction"

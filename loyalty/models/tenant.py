@@ -38,6 +38,11 @@ class Tenant(models.Model):
         default=7,
         help_text="How long activity from an unknown handle waits for its member.",
     )
+    tiktok_scan_hours = models.PositiveSmallIntegerField(
+        "TikTok scan interval (hours)",
+        default=6,
+        help_text="How often the tracked hashtags are scanned on TikTok.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

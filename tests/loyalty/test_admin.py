@@ -57,13 +57,16 @@ def changelist_url(model: type) -> str:
     return reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
 
 
-def tenant_form(tenant: Tenant, keywords: list[str] = (), **fields: str) -> dict:
+def tenant_form(
+    tenant: Tenant, keywords: list[str] = (), hashtags: list[str] = (), **fields: str
+) -> dict:
     """The tenant change form as a browser would post it, secrets left blank."""
     existing = list(DmKeyword.objects.filter(tenant=tenant)) if tenant.pk else []
     data = {
         "slug": tenant.slug,
         "name": tenant.name,
         "rematch_window_days": str(tenant.rematch_window_days),
+        "tiktok_scan_hours": str(tenant.tiktok_scan_hours),
         "api_base_url": tenant.api_base_url,
         "auth_url": tenant.auth_url,
         "token_audience": tenant.token_audience,
@@ -75,7 +78,14 @@ def tenant_form(tenant: Tenant, keywords: list[str] = (), **fields: str) -> dict
         "dmkeyword_set-INITIAL_FORMS": str(len(existing)),
         "dmkeyword_set-MIN_NUM_FORMS": "0",
         "dmkeyword_set-MAX_NUM_FORMS": "1000",
+        "trackedhashtag_set-TOTAL_FORMS": str(len(hashtags)),
+        "trackedhashtag_set-INITIAL_FORMS": "0",
+        "trackedhashtag_set-MIN_NUM_FORMS": "0",
+        "trackedhashtag_set-MAX_NUM_FORMS": "1000",
     }
+    for index, hashtag in enumerate(hashtags):
+        data[f"trackedhashtag_set-{index}-tenant"] = str(tenant.pk)
+        data[f"trackedhashtag_set-{index}-hashtag"] = hashtag
     for index, row in enumerate(existing):
         data[f"dmkeyword_set-{index}-id"] = str(row.pk)
         data[f"dmkeyword_set-{index}-tenant"] = str(tenant.pk)
