@@ -43,10 +43,21 @@ def already_reported(tenant: Tenant, video_ids: list[str]) -> set[str]:
 
 
 def report(
-    tenant: Tenant, member: Member, video: Video, tags: list[str], source: Source
+    tenant: Tenant,
+    member: Member,
+    video: Video,
+    tags: list[str],
+    source: Source,
+    profiles: dict[int, Profile | None],
 ) -> bool:
-    """Report ``video``; False if another run reported it first."""
-    profile = fetch_profile(member, source)
+    """Report ``video``; False if another run reported it first.
+
+    ``profiles`` caches profile reads for one scan run: a member's ten posts
+    cost one read.
+    """
+    if member.pk not in profiles:
+        profiles[member.pk] = fetch_profile(member, source)
+    profile = profiles[member.pk]
     attributes = _attributes(member, profile)
     with transaction.atomic():
         try:

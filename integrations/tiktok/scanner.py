@@ -130,6 +130,7 @@ def _start(tenant: Tenant, source: Source, now: datetime) -> TikTokScan | None:
 
 def _run(row: TikTokScan, hashtags: list[str], source: Source) -> None:
     before = dict(source.stats)
+    row.profiles = {}  # type: ignore[attr-defined]  # this run's profile reads
     while row.units:
         unit = row.units[0]
         try:
@@ -213,7 +214,7 @@ def _take(
         member = members.get(normalize_tiktok(video.username)[0])
         if member is None:
             _count(row, "not_members")
-        elif report.report(row.tenant, member, video, found, source):
+        elif report.report(row.tenant, member, video, found, source, row.profiles):  # type: ignore[attr-defined]
             _count(row, "reported")
 
 

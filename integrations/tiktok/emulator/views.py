@@ -205,11 +205,18 @@ def _answer(body: dict[str, Any], query: tuple[Q, date, date], fault: dict) -> d
     count = body.get("max_count", 20)
     rows = list(_videos(where, start, end)[cursor : cursor + count + 1])
     has_more = len(rows) > count
-    videos = [] if fault.get("empty_page") else [_video(v) for v in rows[:count]]
+    if fault.get("empty_page"):
+        # Nothing this time, yet more to come: the same cursor serves it.
+        return {
+            "videos": [],
+            "cursor": cursor,
+            "has_more": True,
+            "search_id": search_id,
+        }
     return {
-        "videos": videos,
+        "videos": [_video(v) for v in rows[:count]],
         "cursor": cursor + count,
-        "has_more": has_more or bool(fault.get("empty_page")),
+        "has_more": has_more,
         "search_id": search_id,
     }
 
