@@ -90,9 +90,9 @@ def daily_posts(tenant: Tenant) -> int:
     recent = TikTokDayRead.objects.filter(
         tenant=tenant, hashtag_posts__isnull=False
     ).order_by("-day")[:ESTIMATE_DAYS]
-    average = TikTokDayRead.objects.filter(pk__in=list(recent.values("pk"))).aggregate(
-        avg=Avg("hashtag_posts")
-    )["avg"]
+    average = TikTokDayRead.objects.filter(
+        pk__in=list(recent.values_list("pk", flat=True))
+    ).aggregate(avg=Avg("hashtag_posts"))["avg"]
     return settings.TIKTOK_DEFAULT_DAILY_POSTS if average is None else round(average)
 
 
