@@ -84,7 +84,8 @@ def tiktok_member(tenant: Tenant, raw_handle: str) -> Member:
     handle, status = normalize_tiktok(raw_handle)
     return MemberFactory(
         tenant=tenant,
-        tiktok_handle_raw=raw_handle,
+        # As the member index stores it: PostgreSQL refuses NUL in text.
+        tiktok_handle_raw=raw_handle.replace("\x00", "\ufffd"),
         tiktok_handle=handle,
         tiktok_handle_status=status,
     )
