@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint clean
+.PHONY: setup run test lint bench clean
 
 setup: $(STAMP)
 
@@ -22,6 +22,11 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# One day of TikTok scanning for 100,000 members on the emulator; figures go to
+# var/bench-tiktok.txt.
+bench: setup
+	timeout 1200 $(BIN)/python -m tests.bench.tiktok_scan
 
 lint: setup
 	$(BIN)/ruff check .

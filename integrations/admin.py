@@ -339,3 +339,6 @@ if settings.SANDBOX:
     admin.site.register(SandboxBrand, SandboxBrandAdmin)
     admin.site.register(SandboxInstagramUser, SandboxInstagramUserAdmin)
     admin.site.register(SandboxMedia, SandboxMediaAdmin)
+
+# TikTok's admin lives beside its code; importing it registers it.
+import integrations.tiktok.admin  # noqa: E402,F401

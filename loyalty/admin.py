@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString
 from django_q.tasks import async_task
 
 from integrations import latency
-from integrations.admin_forms import DmKeywordInline
+from integrations.admin_forms import DmKeywordInline, TrackedHashtagInline
 from integrations.models import BrandConnection
 from loyalty.models import (
     AttributeWrite,
@@ -76,7 +76,7 @@ class TenantAdmin(WriteOnlySecretsAdmin):
         "instagram_latency",
     ]
     formfield_overrides = HTTPS_URL_FIELDS
-    inlines = [DmKeywordInline]
+    inlines = [DmKeywordInline, TrackedHashtagInline]
     fieldsets = [
         (
             None,
@@ -86,6 +86,7 @@ class TenantAdmin(WriteOnlySecretsAdmin):
                     "name",
                     "rematch_window_days",
                     "tag_backfill_days",
+                    "tiktok_scan_hours",
                     "instagram_latency",
                 ]
             },
@@ -163,6 +164,7 @@ class MemberAdmin(admin.ModelAdmin):
         "tenant",
         "instagram_handle_status",
         "tiktok_handle_status",
+        "tiktok_account_status",
         "follow_status",
     ]
     list_select_related = ["tenant"]
@@ -188,6 +190,8 @@ class MemberAdmin(admin.ModelAdmin):
         "tiktok_handle_raw",
         "tiktok_handle",
         "tiktok_handle_status",
+        "tiktok_account_status",
+        "tiktok_checked_at",
         "linked_at",
         "last_profile_display",
         "last_profile_at",
@@ -207,7 +211,10 @@ class MemberAdmin(admin.ModelAdmin):
 
     @admin.display(description="TikTok", ordering="tiktok_handle")
     def tiktok(self, member: Member) -> SafeString:
-        return _handle(member.tiktok_handle, member.tiktok_handle_status)
+        status = member.tiktok_handle_status
+        if status == "valid" and member.tiktok_account_status != "unknown":
+            status = member.get_tiktok_account_status_display()
+        return _handle(member.tiktok_handle, status)
 
     @admin.display(description="last profile seen")
     def last_profile_display(self, member: Member) -> SafeString:

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from loyalty.client import LoyaltyClient, LoyaltyError, LoyaltyNotFoundError
 from loyalty.handles import normalize_instagram, normalize_tiktok
-from loyalty.models import HandleStatus, Member, Tenant
+from loyalty.models import HandleStatus, Member, Tenant, TikTokAccountStatus
 from loyalty.signals import member_handles_changed
 
 logger = logging.getLogger(__name__)
@@ -194,6 +194,12 @@ def _apply(member: Member, fields: UserFields) -> list[str]:
         # The follow status stays, so switching accounts earns no second follow.
         member.igsid = None
         changed.append("igsid")
+    if "tiktok_handle" in changed:
+        # A new handle is a new account: what TikTok said about the old one
+        # (private, missing) no longer applies.
+        member.tiktok_account_status = TikTokAccountStatus.UNKNOWN
+        member.tiktok_checked_at = None
+        changed += ["tiktok_account_status", "tiktok_checked_at"]
     return changed
 
 

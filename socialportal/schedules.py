@@ -27,6 +27,12 @@ SCHEDULES: list[dict[str, Any]] = [
         "minutes": 5,
     },
     {
+        # Hourly check; each tenant is scanned every Tenant.tiktok_scan_hours.
+        "name": "scan TikTok hashtags of due tenants",
+        "func": "integrations.tiktok.tasks.scan_due_tenants",
+        "minutes": 60,
+    },
+    {
         "name": "sync members from the Loyalty Engine",
         "func": "loyalty.tasks.sync_all_members",
         "minutes": 60,

@@ -59,6 +59,18 @@ TIKTOK_API_URL = env_url(
     "TIKTOK_API_URL",
     f"{PUBLIC_BASE_URL}/sandbox/tiktok" if SANDBOX else "https://open.tiktokapis.com",
 )
+# Which TikTok source the scanner uses (integrations/tiktok/sources.py).
+TIKTOK_SOURCE = env_str("TIKTOK_SOURCE", "research")
+# Hours after a UTC day starts at which its posts are read: once the day is over,
+# and again once the source's 48-hour indexing lag has passed.
+_READ_HOURS = env_list("TIKTOK_READ_HOURS", ["24", "72"])
+if not _READ_HOURS or not all(h.isdigit() and 1 <= int(h) <= 720 for h in _READ_HOURS):
+    raise ImproperlyConfigured("TIKTOK_READ_HOURS must be hours between 1 and 720.")
+TIKTOK_READ_HOURS = sorted(int(hours) for hours in _READ_HOURS)
+# Plan estimate before any scan has counted a tenant's hashtag posts.
+TIKTOK_DEFAULT_DAILY_POSTS = env_int("TIKTOK_DEFAULT_DAILY_POSTS", 1000, minimum=0)
+# Unchecked member accounts looked up per scan (to learn private or missing ones).
+TIKTOK_HANDLE_CHECKS = env_int("TIKTOK_HANDLE_CHECKS", 10, minimum=0)
 
 # Requests to /connect/ one client address may make per window (seconds).
 CONNECT_RATE_LIMIT = env_int("CONNECT_RATE_LIMIT", 30, minimum=1)

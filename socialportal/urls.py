@@ -20,4 +20,5 @@ if settings.SANDBOX:
     urlpatterns += [
         path("sandbox/graph/", include("integrations.meta.emulator.urls")),
         path("sandbox/loyalty/", include("loyalty.emulator.urls")),
+        path("sandbox/tiktok/", include("integrations.tiktok.emulator.urls")),
     ]

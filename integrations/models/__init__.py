@@ -19,6 +19,17 @@ from integrations.models.sandbox import (
     SandboxGrant,
     SandboxInstagramUser,
     SandboxMedia,
+    SandboxTikTokState,
+    SandboxTikTokUser,
+    SandboxTikTokVideo,
+)
+from integrations.models.tiktok import (
+    ScanPlan,
+    ScanStatus,
+    TikTokDayRead,
+    TikTokQuotaDay,
+    TikTokScan,
+    TrackedHashtag,
 )
 
 __all__ = [
@@ -40,5 +51,14 @@ __all__ = [
     "SandboxGrant",
     "SandboxInstagramUser",
     "SandboxMedia",
+    "SandboxTikTokState",
+    "SandboxTikTokUser",
+    "SandboxTikTokVideo",
+    "ScanPlan",
+    "ScanStatus",
+    "TikTokDayRead",
+    "TikTokQuotaDay",
+    "TikTokScan",
+    "TrackedHashtag",
     "WebhookDelivery",
 ]

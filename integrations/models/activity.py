@@ -17,6 +17,8 @@ class ActivityKind(models.TextChoices):
     COMMENT_MENTION = "comment_mention", "comment mention"
     # The brand tagged in someone's media, found by polling the ``tags`` edge.
     TAG = "tag", "tag"
+    # A TikTok video whose caption carries one of the tenant's tracked hashtags.
+    HASHTAG_POST = "hashtag_post", "hashtag post"
     # Recorded so the delivery's history is complete; never reported.
     ECHO = "echo", "echo of the brand's own message"
     REACTION = "reaction", "reaction"

@@ -96,3 +96,55 @@ class SandboxGrant(models.Model):
 
     def __str__(self) -> str:
         return f"sandbox grant {self.pk}"
+
+
+class SandboxTikTokUser(models.Model):
+    username = models.CharField(max_length=24, unique=True)
+    display_name = models.CharField(max_length=200, blank=True)
+    follower_count = models.PositiveIntegerField(default=0)
+    following_count = models.PositiveIntegerField(default=0)
+    bio_description = models.TextField(blank=True)
+    avatar_url = models.URLField(max_length=500, blank=True)
+    is_private = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class SandboxTikTokVideo(models.Model):
+    # Text: TikTok ids exceed 2^53. Ordered by (length, text) they sort as numbers.
+    video_id = models.CharField(max_length=20, unique=True)
+    username = models.CharField(max_length=64, db_index=True)
+    video_description = models.TextField(blank=True)
+    # "|tag|tag|": what TikTok's own index holds, so the emulator can filter by
+    # hashtag in SQL. Derived from the description when loaded.
+    hashtag_index = models.TextField(blank=True)
+    create_time = models.BigIntegerField(db_index=True)
+    like_count = models.PositiveIntegerField(default=0)
+    comment_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-create_time"]
+
+    def __str__(self) -> str:
+        return self.video_id
+
+
+class SandboxTikTokState(models.Model):
+    """The emulator's one app: its credentials' check, quota and scripted faults."""
+
+    day = models.DateField(null=True, blank=True)
+    requests = models.PositiveIntegerField(default=0)
+    records = models.PositiveIntegerField(default=0)
+    # Answered one per video query before normal service: {"status": 500},
+    # {"status": 429}, {"expire_search": true}, {"empty_page": true}.
+    faults = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name = "sandbox TikTok state"
+
+    def __str__(self) -> str:
+        return f"TikTok emulator {self.day}: {self.requests} requests"

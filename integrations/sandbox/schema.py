@@ -139,7 +139,8 @@ TIKTOK_VIDEO = _item(
     {
         # TikTok video ids overflow JavaScript numbers, so they travel as strings.
         "id": {"type": "string", "pattern": r"^[0-9]{19}$"},
-        "username": {"type": "string"},
+        # Any text: TikTok's own usernames have been seen carrying NULs.
+        "username": {"type": "string", "maxLength": 64},
         "video_description": {"type": "string"},
         "create_time": _COUNT,
         "like_count": _COUNT,

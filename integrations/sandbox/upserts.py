@@ -5,6 +5,7 @@ and references were checked.
 """
 
 import hashlib
+import time
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -18,8 +19,13 @@ from integrations.models import (
     SandboxBrand,
     SandboxInstagramUser,
     SandboxMedia,
+    SandboxTikTokUser,
+    SandboxTikTokVideo,
+    TrackedHashtag,
 )
 from integrations.sandbox import credentials
+from integrations.tiktok.emulator.index import hashtag_index
+from integrations.tiktok.hashtags import InvalidHashtag, normalize_hashtag
 from loyalty.models import SandboxLoyaltyTenant, SandboxLoyaltyUser, Tenant
 
 # World-file keys copied as they are onto the emulator's rows.
@@ -35,6 +41,15 @@ _INSTAGRAM_USER_FIELDS = (
     "profile_pic",
     "follows",
 )
+_TIKTOK_USER_FIELDS = (
+    "display_name",
+    "follower_count",
+    "following_count",
+    "bio_description",
+    "avatar_url",
+    "is_private",
+)
+_TIKTOK_VIDEO_FIELDS = ("username", "video_description", "like_count", "comment_count")
 _MEDIA_FIELDS = (
     "comments",
     "username",
@@ -82,6 +97,8 @@ def tenant(item: dict[str, Any], report: Counter) -> bool:
         report.count("brand_connections", _brand(portal, item["instagram"]))
     for keyword in item.get("dm_keywords", []):
         report.count("dm_keywords", _keyword(portal, keyword))
+    for hashtag in item.get("tracked_hashtags", []):
+        report.count("tracked_hashtags", _hashtag(portal, hashtag))
     return created
 
 
@@ -122,6 +139,39 @@ def instagram_media(item: dict[str, Any], report: Counter) -> bool:
     _, created = SandboxMedia.objects.update_or_create(
         media_id=item["id"], defaults=defaults
     )
+    return created
+
+
+def tiktok_user(item: dict[str, Any], report: Counter) -> bool:
+    defaults = {name: item[name] for name in _TIKTOK_USER_FIELDS if name in item}
+    _, created = SandboxTikTokUser.objects.update_or_create(
+        username=item["username"], defaults=defaults
+    )
+    return created
+
+
+def tiktok_video(item: dict[str, Any], report: Counter) -> bool:
+    defaults: dict[str, Any] = {
+        name: item[name] for name in _TIKTOK_VIDEO_FIELDS if name in item
+    }
+    if "video_description" in item:
+        defaults["hashtag_index"] = hashtag_index(item["video_description"])
+    if "create_time" in item:
+        defaults["create_time"] = item["create_time"]
+    elif not SandboxTikTokVideo.objects.filter(video_id=item["id"]).exists():
+        defaults["create_time"] = int(time.time())  # posted as the world loads
+    _, created = SandboxTikTokVideo.objects.update_or_create(
+        video_id=item["id"], defaults=defaults
+    )
+    return created
+
+
+def _hashtag(portal: Tenant, raw: str) -> bool:
+    try:
+        hashtag = normalize_hashtag(raw)
+    except InvalidHashtag as error:
+        raise ValueError(f"tracked hashtag {raw!r}: {error}") from None
+    _, created = TrackedHashtag.objects.get_or_create(tenant=portal, hashtag=hashtag)
     return created
 
 

@@ -19,7 +19,14 @@ from django.db import IntegrityError, transaction
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from integrations.models import SandboxBrand, SandboxInstagramUser, SandboxMedia
+from integrations.models import (
+    SandboxBrand,
+    SandboxInstagramUser,
+    SandboxMedia,
+    SandboxTikTokState,
+    SandboxTikTokUser,
+    SandboxTikTokVideo,
+)
 from integrations.sandbox import upserts
 from integrations.sandbox.schema import ITEM_NAME, WORLD
 from loyalty.models import (
@@ -32,17 +39,17 @@ from loyalty.models import (
 logger = logging.getLogger(__name__)
 
 _MAX_SCHEMA_ERRORS = 5
-# Sections the portal has no model for yet: accepted so world files can be
-# written ahead of time, and reported as not used.
-_NOT_USED_YET = ("tiktok_users", "tiktok_videos")
 # The order the summary lists what was loaded in.
 _SECTIONS = (
     "tenants",
     "brand_connections",
     "dm_keywords",
+    "tracked_hashtags",
     "loyalty_users",
     "instagram_users",
     "instagram_media",
+    "tiktok_users",
+    "tiktok_videos",
 )
 
 
@@ -96,7 +103,6 @@ def load_world(world: dict[str, Any], reset: bool = False) -> LoadReport:
             reset_sandbox(extra_slugs=[t["slug"] for t in world.get("tenants", [])])
         check_references(world)
         _load_sections(world, report)
-    _note_unused(world, report)
     return report
 
 
@@ -115,6 +121,9 @@ def reset_sandbox(extra_slugs: list[str]) -> None:
         SandboxMedia,
         SandboxInstagramUser,
         SandboxBrand,
+        SandboxTikTokVideo,
+        SandboxTikTokUser,
+        SandboxTikTokState,
     ):
         model.objects.all().delete()
     logger.info("Sandbox reset: removed tenants %s", ", ".join(sorted(slugs)))
@@ -152,6 +161,8 @@ def _load_sections(world: dict[str, Any], report: LoadReport) -> None:
         ("loyalty_users", upserts.loyalty_user),
         ("instagram_users", upserts.instagram_user),
         ("instagram_media", upserts.instagram_media),
+        ("tiktok_users", upserts.tiktok_user),
+        ("tiktok_videos", upserts.tiktok_video),
     ]
     for section, upsert in steps:
         for index, item in enumerate(world.get(section, [])):
@@ -163,22 +174,10 @@ def _load_sections(world: dict[str, Any], report: LoadReport) -> None:
                 raise WorldError(
                     f"{label}: conflicts with stored data ({error})."
                 ) from None
+            except ValueError as error:  # e.g. a tracked hashtag that is none
+                raise WorldError(f"{_label(world, section, index)}: {error}") from None
             report.count(section, created)
     report.tenant_slugs = [t["slug"] for t in world.get("tenants", [])]
-
-
-def _note_unused(world: dict[str, Any], report: LoadReport) -> None:
-    hashtags = sum(len(t.get("tracked_hashtags", [])) for t in world.get("tenants", []))
-    if hashtags:
-        report.notes.append(
-            f"tracked_hashtags: {hashtags} accepted, not used yet (no hashtag model)."
-        )
-    for section in _NOT_USED_YET:
-        if world.get(section):
-            report.notes.append(
-                f"{section}: {len(world[section])} accepted, not used yet "
-                "(no TikTok emulator)."
-            )
 
 
 def _check_unique(world: dict[str, Any], section: str, key: str) -> None:

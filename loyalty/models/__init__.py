@@ -1,4 +1,9 @@
-from loyalty.models.member import FollowStatus, HandleStatus, Member
+from loyalty.models.member import (
+    FollowStatus,
+    HandleStatus,
+    Member,
+    TikTokAccountStatus,
+)
 from loyalty.models.outbox import AttributeWrite, LoyaltyEvent, OutboxStatus
 from loyalty.models.sandbox import (
     SandboxLoyaltyEvent,
@@ -18,4 +23,5 @@ __all__ = [
     "SandboxLoyaltyTenant",
     "SandboxLoyaltyUser",
     "Tenant",
+    "TikTokAccountStatus",
 ]

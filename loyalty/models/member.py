@@ -7,6 +7,16 @@ class HandleStatus(models.TextChoices):
     INVALID = "invalid", "invalid"
 
 
+class TikTokAccountStatus(models.TextChoices):
+    """What TikTok last said about the member's account; only ``unknown`` and
+    ``public`` accounts are scanned."""
+
+    UNKNOWN = "unknown", "not checked yet"
+    PUBLIC = "public", "public"
+    PRIVATE = "private", "private"
+    NOT_FOUND = "not_found", "no such account"
+
+
 class FollowStatus(models.TextChoices):
     """Whether the member follows the brand, as last seen on a DM."""
 
@@ -36,6 +46,15 @@ class Member(models.Model):
     tiktok_handle_status = models.CharField(
         max_length=10, choices=HandleStatus.choices, default=HandleStatus.MISSING
     )
+    # Reset to unknown whenever the handle changes (loyalty/members.py); a
+    # private or missing account is skipped until it is checked again.
+    tiktok_account_status = models.CharField(
+        "TikTok account",
+        max_length=10,
+        choices=TikTokAccountStatus.choices,
+        default=TikTokAccountStatus.UNKNOWN,
+    )
+    tiktok_checked_at = models.DateTimeField(null=True, blank=True)
     # Instagram-scoped id, learned on the member's first DM. Usernames change;
     # this does not, so later DMs are matched on it first.
     igsid = models.CharField("IGSID", max_length=64, null=True, blank=True)
@@ -69,6 +88,11 @@ class Member(models.Model):
         ]
         indexes = [
             models.Index(fields=["tenant", "auth_identifier"], name="member_auth_idx"),
+            # The TikTok scanner walks a tenant's scannable handles in order.
+            models.Index(
+                fields=["tenant", "tiktok_handle_status", "tiktok_handle"],
+                name="member_tiktok_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -45,6 +45,11 @@ class Tenant(models.Model):
             "ones are a baseline. 0: none are."
         ),
     )
+    tiktok_scan_hours = models.PositiveSmallIntegerField(
+        "TikTok scan interval (hours)",
+        default=6,
+        help_text="How often the tracked hashtags are scanned on TikTok.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -16,6 +16,9 @@ from integrations.models import (
     SandboxBrand,
     SandboxInstagramUser,
     SandboxMedia,
+    SandboxTikTokUser,
+    SandboxTikTokVideo,
+    TrackedHashtag,
 )
 from integrations.sandbox import credentials
 from loyalty.handles import normalize_instagram
@@ -71,7 +74,7 @@ def cafe_world(**extra: Any) -> dict[str, Any]:
 
 def test_it_loads_the_demo_world() -> None:
     # when
-    output = load(DEMO_WORLD)
+    assert "tracked_hashtags" in load(DEMO_WORLD)
 
     # then
     acme = Tenant.objects.get(slug="acme")
@@ -104,7 +107,9 @@ def test_it_loads_the_demo_world() -> None:
     assert Tenant.objects.count() == 3
     assert SandboxLoyaltyUser.objects.count() >= 12
     assert SandboxInstagramUser.objects.count() >= 12
-    assert "tiktok_videos" in output and "not used yet" in output
+    assert TrackedHashtag.objects.filter(tenant=acme, hashtag="acmecoffee").exists()
+    assert SandboxTikTokVideo.objects.count() == 3
+    assert SandboxTikTokUser.objects.get(username="zoe.muller").is_private
 
 
 def test_it_stores_loyalty_profiles_as_given() -> None:

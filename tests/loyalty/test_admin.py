@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.models import OrmQ
 
-from integrations.models import BrandConnection, DmKeyword
+from integrations.models import BrandConnection, DmKeyword, TrackedHashtag
 from loyalty.models import (
     AttributeWrite,
     HandleStatus,
@@ -57,7 +57,9 @@ def changelist_url(model: type) -> str:
     return reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
 
 
-def tenant_form(tenant: Tenant, keywords: list[str] = (), **fields: str) -> dict:
+def tenant_form(
+    tenant: Tenant, keywords: list[str] = (), hashtags: list[str] = (), **fields: str
+) -> dict:
     """The tenant change form as a browser would post it, secrets left blank."""
     existing = list(DmKeyword.objects.filter(tenant=tenant)) if tenant.pk else []
     data = {
@@ -65,6 +67,7 @@ def tenant_form(tenant: Tenant, keywords: list[str] = (), **fields: str) -> dict
         "name": tenant.name,
         "rematch_window_days": str(tenant.rematch_window_days),
         "tag_backfill_days": str(tenant.tag_backfill_days),
+        "tiktok_scan_hours": str(tenant.tiktok_scan_hours),
         "api_base_url": tenant.api_base_url,
         "auth_url": tenant.auth_url,
         "token_audience": tenant.token_audience,
@@ -76,7 +79,14 @@ def tenant_form(tenant: Tenant, keywords: list[str] = (), **fields: str) -> dict
         "dmkeyword_set-INITIAL_FORMS": str(len(existing)),
         "dmkeyword_set-MIN_NUM_FORMS": "0",
         "dmkeyword_set-MAX_NUM_FORMS": "1000",
+        "trackedhashtag_set-TOTAL_FORMS": str(len(hashtags)),
+        "trackedhashtag_set-INITIAL_FORMS": "0",
+        "trackedhashtag_set-MIN_NUM_FORMS": "0",
+        "trackedhashtag_set-MAX_NUM_FORMS": "1000",
     }
+    for index, hashtag in enumerate(hashtags):
+        data[f"trackedhashtag_set-{index}-tenant"] = str(tenant.pk)
+        data[f"trackedhashtag_set-{index}-hashtag"] = hashtag
     for index, row in enumerate(existing):
         data[f"dmkeyword_set-{index}-id"] = str(row.pk)
         data[f"dmkeyword_set-{index}-tenant"] = str(tenant.pk)
@@ -258,6 +268,55 @@ def test_it_allows_renaming_a_keyword_and_reusing_its_word(
     assert response.status_code == 302
     saved = DmKeyword.objects.filter(tenant=tenant).values_list("keyword", flat=True)
     assert sorted(saved) == ["WINTER", "join"]
+
+
+# Tracked hashtags on the tenant page
+
+
+def test_it_stores_tracked_hashtags_normalized(admin_client, tenant) -> None:
+    data = tenant_form(tenant, hashtags=["#AcmeCoffee", "café_crème"])
+
+    response = admin_client.post(change_url(tenant), data)
+
+    assert response.status_code == 302
+    saved = TrackedHashtag.objects.filter(tenant=tenant).values_list(
+        "hashtag", flat=True
+    )
+    assert sorted(saved) == ["acmecoffee", "café_crème"]
+
+
+@pytest.mark.parametrize("hashtag", ["two words", "#", "acme#coffee", "a-b"])
+def test_it_says_why_a_hashtag_is_rejected(admin_client, tenant, hashtag) -> None:
+    response = admin_client.post(
+        change_url(tenant), tenant_form(tenant, hashtags=[hashtag])
+    )
+
+    assert response.status_code == 200
+    assert "errorlist" in response.content.decode()
+    assert not TrackedHashtag.objects.exists()
+
+
+def test_it_rejects_a_hashtag_twice_once_normalized(admin_client, tenant) -> None:
+    data = tenant_form(tenant, hashtags=["#Acme", "acme"])
+
+    response = admin_client.post(change_url(tenant), data)
+
+    assert response.status_code == 200
+    assert "#acme is already tracked for this tenant." in response.content.decode()
+    assert not TrackedHashtag.objects.exists()
+
+
+def test_its_own_page_rejects_a_hashtag_already_tracked(admin_client, tenant) -> None:
+    TrackedHashtag.objects.create(tenant=tenant, hashtag="acme")
+
+    response = admin_client.post(
+        reverse("admin:integrations_trackedhashtag_add"),
+        {"tenant": str(tenant.pk), "hashtag": "#ACME"},
+    )
+
+    assert response.status_code == 200
+    assert "#acme is already tracked" in response.content.decode()
+    assert TrackedHashtag.objects.count() == 1
 
 
 def test_it_allows_one_keyword_in_two_tenants(admin_client, tenant) -> None:

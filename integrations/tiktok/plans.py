@@ -1,0 +1,120 @@
+"""What a scan reads, and which of the two plans reads it cheaper.
+
+The source indexes posts up to 48 hours late, and its queries select whole UTC
+days. So each day is read at fixed points after it starts
+(``TIKTOK_READ_HOURS``, by default 24 h: the day is over, and 72 h: the lag has
+passed too); a scan reads the days whose next point has come, and a day read at
+its last point is settled. Re-reads cost quota but never report twice (the
+activity's unique source id).
+
+Plans, per range of days:
+- usernames: ``ceil(members / username_batch)`` requests (members' tagged posts
+  are few, so one page per batch);
+- hashtags: ``ceil(expected posts / page_size)`` requests, at least one, with
+  the expected posts taken from what the last full reads counted.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db.models import Avg
+
+from integrations.models import ScanPlan, TikTokDayRead
+from integrations.tiktok.sources import Source
+from loyalty.models import HandleStatus, Member, Tenant, TikTokAccountStatus
+
+# How many recent days' counts the hashtag estimate averages.
+ESTIMATE_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Choice:
+    plan: ScanPlan
+    units: list[dict]
+    estimated_requests: int
+    members: int
+    daily_posts: int
+
+
+def scannable_members(tenant: Tenant):  # type: ignore[no-untyped-def]
+    """Members with a valid handle whose account is not known private/missing."""
+    return Member.objects.filter(
+        tenant=tenant,
+        tiktok_handle_status=HandleStatus.VALID,
+        tiktok_account_status__in=[
+            TikTokAccountStatus.UNKNOWN,
+            TikTokAccountStatus.PUBLIC,
+        ],
+    )
+
+
+def due_days(tenant: Tenant, now: datetime) -> dict[date, int]:
+    """Days with a read due, each with the number of reads due by ``now``."""
+    lookback = math.ceil(max(settings.TIKTOK_READ_HOURS) / 24)
+    today = now.astimezone(UTC).date()
+    done = dict(
+        TikTokDayRead.objects.filter(
+            tenant=tenant, day__gte=today - timedelta(days=lookback)
+        ).values_list("day", "reads")
+    )
+    due = {}
+    for back in range(lookback, -1, -1):
+        day = today - timedelta(days=back)
+        start = datetime.combine(day, time.min, UTC)
+        reads = sum(
+            start + timedelta(hours=h) <= now for h in settings.TIKTOK_READ_HOURS
+        )
+        if reads > done.get(day, 0):
+            due[day] = reads
+    return due
+
+
+def ranges(days: dict[date, int]) -> list[dict]:
+    """Consecutive due days grouped into one unit of work each."""
+    units: list[dict] = []
+    for day in sorted(days):
+        last = units[-1] if units else None
+        if last and date.fromisoformat(last["days"][-1]) + timedelta(days=1) == day:
+            last["days"].append(day.isoformat())
+        else:
+            units.append({"days": [day.isoformat()]})
+    for unit in units:
+        unit.update(reads={d: days[date.fromisoformat(d)] for d in unit["days"]})
+        unit.update(cursor=None, search_id=None, after="", last="", counts={})
+    return units
+
+
+def daily_posts(tenant: Tenant) -> int:
+    recent = TikTokDayRead.objects.filter(
+        tenant=tenant, hashtag_posts__isnull=False
+    ).order_by("-day")[:ESTIMATE_DAYS]
+    average = TikTokDayRead.objects.filter(
+        pk__in=list(recent.values_list("pk", flat=True))
+    ).aggregate(avg=Avg("hashtag_posts"))["avg"]
+    return settings.TIKTOK_DEFAULT_DAILY_POSTS if average is None else round(average)
+
+
+def username_cost(units: list[dict], members: int, source: Source) -> int:
+    batches = math.ceil(members / source.username_batch)
+    return len(units) * batches
+
+
+def hashtag_cost(units: list[dict], posts_per_day: int, source: Source) -> int:
+    return sum(
+        max(1, math.ceil(posts_per_day * len(unit["days"]) / source.page_size))
+        for unit in units
+    )
+
+
+def choose(tenant: Tenant, now: datetime, source: Source) -> Choice:
+    units = ranges(due_days(tenant, now))
+    members = scannable_members(tenant).count()
+    posts = daily_posts(tenant)
+    by_usernames = username_cost(units, members, source)
+    by_hashtags = hashtag_cost(units, posts, source)
+    # Ties go to usernames: the same requests bring far fewer records.
+    if by_usernames <= by_hashtags:
+        return Choice(ScanPlan.USERNAMES, units, by_usernames, members, posts)
+    return Choice(ScanPlan.HASHTAGS, units, by_hashtags, members, posts)
