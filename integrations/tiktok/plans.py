@@ -5,7 +5,8 @@ days. So each day is read at fixed points after it starts
 (``TIKTOK_READ_HOURS``, by default 24 h: the day is over, and 72 h: the lag has
 passed too); a scan reads the days whose next point has come, and a day read at
 its last point is settled. Re-reads cost quota but never report twice (the
-activity's unique source id).
+activity's unique source id). A tenant whose two reads a day would cost more
+than its share of the quota skips the early read.
 
 Plans, per range of days:
 - usernames: ``ceil(members / username_batch)`` requests (members' tagged posts
@@ -27,6 +28,11 @@ from loyalty.models import HandleStatus, Member, Tenant, TikTokAccountStatus
 
 # How many recent days' counts the hashtag estimate averages.
 ESTIMATE_DAYS = 14
+# One tenant's day of scanning should cost at most this share of the source's
+# daily requests, and its video queries this much of that: the rest is left
+# for profile reads, retried pages and restarted queries.
+TENANT_DAILY_SHARE = 0.25
+QUERY_SHARE = 0.75
 
 
 @dataclass(frozen=True)
@@ -50,8 +56,14 @@ def scannable_members(tenant: Tenant):  # type: ignore[no-untyped-def]
     )
 
 
-def due_days(tenant: Tenant, now: datetime) -> dict[date, int]:
-    """Days with a read due, each with the number of reads due by ``now``."""
+def due_days(
+    tenant: Tenant, now: datetime, early_reads: bool = True
+) -> dict[date, int]:
+    """Days with a read due, each with the number of reads due by ``now``.
+
+    Without ``early_reads`` a day is due only once its last read point has come,
+    and that one read settles it.
+    """
     lookback = math.ceil(max(settings.TIKTOK_READ_HOURS) / 24)
     today = now.astimezone(UTC).date()
     done = dict(
@@ -66,9 +78,25 @@ def due_days(tenant: Tenant, now: datetime) -> dict[date, int]:
         reads = sum(
             start + timedelta(hours=h) <= now for h in settings.TIKTOK_READ_HOURS
         )
-        if reads > done.get(day, 0):
+        final = reads == len(settings.TIKTOK_READ_HOURS)
+        if reads > done.get(day, 0) and (early_reads or final):
             due[day] = reads
     return due
+
+
+def early_reads_fit(members: int, posts_per_day: int, source: Source) -> bool:
+    """Whether reading each day at every point fits the tenant's daily share.
+
+    A busy tenant's day read twice can cost more than its share: it is then
+    read once, when the source's indexing lag has passed. Its posts are reported
+    later, but the quota holds.
+    """
+    per_read = min(
+        math.ceil(members / source.username_batch),
+        max(1, math.ceil(posts_per_day / source.page_size)),
+    )
+    budget = source.requests_per_day * TENANT_DAILY_SHARE * QUERY_SHARE
+    return per_read * len(settings.TIKTOK_READ_HOURS) <= budget
 
 
 def ranges(days: dict[date, int]) -> list[dict]:
@@ -109,9 +137,10 @@ def hashtag_cost(units: list[dict], posts_per_day: int, source: Source) -> int:
 
 
 def choose(tenant: Tenant, now: datetime, source: Source) -> Choice:
-    units = ranges(due_days(tenant, now))
     members = scannable_members(tenant).count()
     posts = daily_posts(tenant)
+    early = early_reads_fit(members, posts, source)
+    units = ranges(due_days(tenant, now, early_reads=early))
     by_usernames = username_cost(units, members, source)
     by_hashtags = hashtag_cost(units, posts, source)
     # Ties go to usernames: the same requests bring far fewer records.

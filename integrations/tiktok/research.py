@@ -49,6 +49,7 @@ class ResearchSource:
     page_size = 100  # the documented max_count
     # INFERENCE: no documented cap on an IN list; 100 names keeps a body small.
     username_batch = 100
+    requests_per_day = REQUESTS_PER_DAY
 
     def __init__(self, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> None:
         self._timeout = timeout

@@ -101,6 +101,8 @@ class Source(Protocol):
     #: Videos per page, and how many usernames one query may carry.
     page_size: int
     username_batch: int
+    #: The source's daily request quota.
+    requests_per_day: int
     #: Running totals: requests, records, retries.
     stats: dict[str, int]
 

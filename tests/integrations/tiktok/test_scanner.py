@@ -257,7 +257,9 @@ def test_10000_members_cost_what_the_usernames_plan_says(settings) -> None:
         )
         for n in range(10_000)
     )
-    post("member00042", "#acmecoffee")
+    # (two reads a day of 100 batches exceed the tenant's share of the quota,
+    # so each day is read once, after the indexing lag: post three days ago)
+    post("member00042", "#acmecoffee", at=yesterday_noon() - 2 * 86400)
     user("member00042")
     source = ResearchSource()
     choice = plans.choose(tenant, timezone.now(), source)
@@ -266,6 +268,7 @@ def test_10000_members_cost_what_the_usernames_plan_says(settings) -> None:
     outcome = scan(tenant, source)
 
     # then
+    assert not plans.early_reads_fit(10_000, 1_000_000, source)
     assert choice.plan == ScanPlan.USERNAMES
     expected = len(choice.units) * math.ceil(10_000 / source.username_batch)
     assert choice.estimated_requests == expected
@@ -317,3 +320,24 @@ def test_a_day_is_read_again_only_when_its_next_read_is_due() -> None:
     again = scan(tenant)
 
     assert again.scan.units == [] and again.scan.counters.get("requests", 0) == 0
+
+
+def test_a_busy_tenant_reads_each_day_once_after_the_lag(settings) -> None:
+    # given two read points, and a tenant whose day costs 100 requests a read
+    settings.TIKTOK_READ_HOURS = [24, 72]
+    tenant = tiktok_tenant()
+    source = ResearchSource()
+    now = timezone.now()
+    today = now.astimezone(UTC).date()
+
+    # when
+    early = plans.due_days(tenant, now, early_reads=True)
+    late = plans.due_days(tenant, now, early_reads=False)
+
+    # then yesterday waits for its settling read; three days ago is due, whole
+    yesterday, settled = today - timedelta(days=1), today - timedelta(days=3)
+    assert early[yesterday] == 1 and early[settled] == 2
+    assert yesterday not in late and late[settled] == 2
+    assert not plans.early_reads_fit(100_000, 10_000, source)
+    assert plans.early_reads_fit(100_000, 9_000, source)
+    assert plans.early_reads_fit(300, 10_000, source)
