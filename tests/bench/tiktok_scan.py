@@ -2,7 +2,7 @@
 
 Seeds a tenant with 100,000 members and hashtags that see 10,000 posts a day
 (50 of them by members) on the emulator, puts the day reads in their steady
-state (yesterday's first read and the settled read of three days ago due),
+state (the day reads the planner schedules for such a tenant, as they fall due),
 starts the real server on loopback, and runs ``scan_tiktok`` as the worker
 would, in a child process whose peak memory is measured. Figures go to
 ``var/bench-tiktok.txt``. Every step has a timeout, so it stops by itself.
@@ -75,6 +75,7 @@ def _seed() -> dict[str, int]:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.utils import timezone
 
     from integrations.models import (
@@ -83,6 +84,8 @@ def _seed() -> dict[str, int]:
         TikTokDayRead,
         TrackedHashtag,
     )
+    from integrations.tiktok import plans
+    from integrations.tiktok.research import ResearchSource
     from loyalty.models import Member, Tenant
 
     tenant = Tenant.objects.create(slug="bench", name="Bench")
@@ -126,10 +129,25 @@ def _seed() -> dict[str, int]:
                 )
             )
     SandboxTikTokVideo.objects.bulk_create(videos, batch_size=5000)
-    _already_reported(tenant, [v for v in videos if v.video_id[-6] == "3"])
-    # Steady state: three days ago waits for its settled read, two days ago
-    # had its first, yesterday's first read is due now.
-    for back, reads in ((3, 1), (2, 1)):
+
+    # Days long settled give the planner its estimate of posts per day.
+    for back in (5, 4):
+        TikTokDayRead.objects.create(
+            tenant=tenant,
+            day=today - timedelta(days=back),
+            reads=len(settings.TIKTOK_READ_HOURS),
+            hashtag_posts=POSTS_PER_DAY,
+        )
+    # The steady state of the schedule the planner picks for this tenant.
+    if plans.early_reads_fit(MEMBERS, POSTS_PER_DAY, ResearchSource()):
+        # Three days ago had its first read (its members' posts reported) and
+        # waits to be settled; two days ago had its first; yesterday's is due.
+        _already_reported(tenant, [v for v in videos if v.video_id[-6] == "3"])
+        early_reads = ((3, 1), (2, 1))
+    else:
+        # Each day is read once, when the lag has passed: three days ago now.
+        early_reads = ()
+    for back, reads in early_reads:
         TikTokDayRead.objects.create(
             tenant=tenant,
             day=today - timedelta(days=back),
@@ -179,8 +197,8 @@ def _write(seeded: dict[str, int], output: str, elapsed: float, peak_mb: float) 
     requests = scan.counters.get("requests", 0)
     profiles = scan.counters.get("reported", 0)
     queries = requests - profiles
-    # The scan reads the two day-reads due each day; the day's other scans
-    # find nothing due and send nothing.
+    # The scan does the day's reads; the day's other scans find nothing due
+    # and send nothing.
     lines = [
         "TikTok scan of one day, steady state, on the emulator over loopback",
         f"members: {seeded['members']}; hashtag posts per day: "
