@@ -29,6 +29,7 @@ def from_business_discovery(discovery: dict[str, Any]) -> dict[str, Any]:
         "follows_count": "instagram_follows",
         "followers_count": "instagram_followers",
         "biography": "instagram_bio",
+        "profile_picture_url": "instagram_profile_image",
     }
     return {
         ours: discovery[theirs]

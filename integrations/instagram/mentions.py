@@ -11,7 +11,6 @@ import logging
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 from django_q.tasks import async_task
 
 from integrations.instagram import attributes, discovery, ratelimits
@@ -23,6 +22,7 @@ from integrations.instagram.messages import (
     fail,
     mark_needs_reconnect,
 )
+from integrations.instagram.reporting import mark_reported
 from integrations.meta.graph import GraphClient, GraphError
 from integrations.models import (
     Activity,
@@ -188,21 +188,7 @@ def _report(
 ) -> None:
     activity.event = _queue_event(activity, member)
     written = {"instagram_handle": author} | attributes.from_business_discovery(found)
-    if found.get("profile_picture_url"):
-        written["instagram_profile_image"] = found["profile_picture_url"]
-    outbox.queue_attributes(
-        tenant=activity.tenant,
-        member=member,
-        attributes=written,
-        reason=f"instagram {activity.kind} {activity.pk}",
-    )
-
-    activity.member = member
-    activity.username = normalize_instagram(author)[0]
-    activity.status = ActivityStatus.REPORTED
-    activity.error = activity.error_code = ""
-    activity.resolved_at = timezone.now()
-    activity.save()
+    mark_reported(activity, member, written, author)
 
 
 def _queue_event(activity: Activity, member: Member) -> LoyaltyEvent | None:

@@ -15,6 +15,7 @@ from django_q.tasks import async_task
 
 from integrations.instagram import attributes
 from integrations.instagram.keywords import first_keyword
+from integrations.instagram.reporting import mark_reported
 from integrations.meta import connections
 from integrations.meta.graph import GraphClient, GraphError
 from integrations.models import (
@@ -156,19 +157,7 @@ def _report(
     keyword = _claim_keyword(activity, member)
     if keyword:
         written["dm_keyword"] = keyword
-    outbox.queue_attributes(
-        tenant=activity.tenant,
-        member=member,
-        attributes=written,
-        reason=f"instagram {activity.kind} {activity.pk}",
-    )
-
-    activity.member = member
-    activity.username = normalize_instagram(profile.get("username"))[0]
-    activity.status = ActivityStatus.REPORTED
-    activity.error = activity.error_code = ""
-    activity.resolved_at = timezone.now()
-    activity.save()
+    mark_reported(activity, member, written, profile.get("username") or "")
 
 
 def _link(member: Member, activity: Activity, profile: dict[str, Any]) -> None:
