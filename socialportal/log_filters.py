@@ -1,9 +1,11 @@
 """Log filters that keep credentials out of request lines.
 
-Some credentials travel in query strings by the providers' own design: Graph API
-calls carry ``access_token`` and ``appsecret_proof``, Meta's webhook handshake
-carries ``hub.verify_token``. Any server logging request lines, the development
-server serving the emulators included, would print them.
+Some credentials travel in URLs by design: Graph API calls carry
+``access_token`` and ``appsecret_proof`` in their query strings, Meta's webhook
+handshake carries ``hub.verify_token``, and an invitation link is
+``/connect/<token>/``. Any server logging request lines or "Not Found: <path>"
+warnings, the development server serving the emulators included, would print
+them.
 """
 
 import logging
@@ -24,8 +26,14 @@ _PATTERN = re.compile(
 )
 
 
+# An invitation token is the path segment after /connect/, except the fixed
+# names the onboarding flow itself uses.
+_INVITATION = re.compile(r"(?P<name>/connect/)(?!callback/|choose/)[^/\s?\"]+")
+
+
 def redact(text: str) -> str:
-    return _PATTERN.sub(r"\g<name>[redacted]", text)
+    text = _PATTERN.sub(r"\g<name>[redacted]", text)
+    return _INVITATION.sub(r"\g<name>[redacted]", text)
 
 
 class RedactQuerySecrets(logging.Filter):

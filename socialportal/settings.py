@@ -208,6 +208,9 @@ LOGGING: dict[str, Any] = {
         # access tokens in their query string.
         "urllib3": {"level": "WARNING"},
         "django_q": {"level": "WARNING"},
+        # Django's own default handler would print its warnings a second time,
+        # unfiltered.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.server": {
             "handlers": ["request_lines"],
             "level": "INFO",

@@ -25,6 +25,13 @@ from socialportal.log_filters import RedactQuerySecrets, redact
             "GET /connect/callback/?code=[redacted]&state=zz",
         ),
         ("GET /admin/?q=encode=1", "GET /admin/?q=encode=1"),
+        (
+            '"GET /connect/gIcuHx0J-abc_123/ HTTP/1.1" 200 5',
+            '"GET /connect/[redacted]/ HTTP/1.1" 200 5',
+        ),
+        ("Not Found: /connect/gIcuHx0J/", "Not Found: /connect/[redacted]/"),
+        ("GET /connect/callback/?state=x", "GET /connect/callback/?state=x"),
+        ("POST /connect/choose/", "POST /connect/choose/"),
     ],
 )
 def test_it_redacts_credentials_in_query_strings(line: str, expected: str) -> None:

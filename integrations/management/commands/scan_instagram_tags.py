@@ -11,7 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from integrations.instagram import tags
-from integrations.models import BrandConnection, ConnectionStatus
+from integrations.models import BrandConnection
 
 
 class Command(BaseCommand):
@@ -21,9 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", metavar="SLUG", help="Scan only this tenant.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        connections = BrandConnection.objects.filter(
-            status=ConnectionStatus.CONNECTED
-        ).select_related("tenant")
+        connections = BrandConnection.objects.connected().select_related("tenant")
         if options["tenant"]:
             connections = connections.filter(tenant__slug=options["tenant"])
             if not connections.exists():

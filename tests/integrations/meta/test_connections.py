@@ -1,8 +1,10 @@
 """The daily connection check, against the Graph emulator."""
 
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from integrations.meta.connections import check_connections
 from integrations.meta.graph import GraphError
@@ -101,3 +103,23 @@ def test_scanners_only_see_connected_connections(cedar: Tenant) -> None:
     )
 
     assert statuses == [ConnectionStatus.CONNECTED]
+
+
+def test_the_command_checks_now_and_says_what_it_found(
+    connected: BrandConnection,
+) -> None:
+    # given Meta dropped the subscription
+    SandboxBrand.objects.filter(slug="cedar").update(subscribed_fields=[])
+    out = StringIO()
+
+    # when
+    call_command("check_connections", "--tenant", "cedar", stdout=out)
+
+    # then
+    assert out.getvalue().strip().endswith(": resubscribed")
+    assert SandboxBrand.objects.get(slug="cedar").subscribed_fields == ["messages"]
+
+
+def test_the_command_names_an_unknown_tenant(connected: BrandConnection) -> None:
+    with pytest.raises(CommandError, match="No connected brand for tenant 'nope'"):
+        call_command("check_connections", "--tenant", "nope")
