@@ -181,6 +181,10 @@ def _upsert(tenant: Tenant, fields: UserFields) -> tuple[Member, bool, bool]:
     return member, created, bool(changed)
 
 
+# What a changed handle resets besides the synced fields (see _apply).
+_RESET_ON_NEW_HANDLE = ["igsid", "tiktok_account_status", "tiktok_checked_at"]
+
+
 def _apply(member: Member, fields: UserFields) -> list[str]:
     """Copy ``fields`` onto ``member``; the names of the fields that changed."""
     changed = []
@@ -311,7 +315,7 @@ def _write_page(tenant: Tenant, page: dict[str, UserFields]) -> _PageWrite:
             _announce_if_new_handle(member, before)
         else:
             unchanged.append(member.pk)
-    fields = [*_SYNCED_FIELDS, "igsid", "synced_at", "updated_at"]
+    fields = [*_SYNCED_FIELDS, *_RESET_ON_NEW_HANDLE, "synced_at", "updated_at"]
     Member.objects.bulk_update(changed, fields, batch_size=500)
     Member.objects.filter(pk__in=unchanged).update(synced_at=now)
     write.updated = len(changed)

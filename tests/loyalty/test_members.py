@@ -19,7 +19,12 @@ from loyalty.members import (
     sync_tenants,
     upsert_member,
 )
-from loyalty.models import HandleStatus, Member, SandboxLoyaltyUser
+from loyalty.models import (
+    HandleStatus,
+    Member,
+    SandboxLoyaltyUser,
+    TikTokAccountStatus,
+)
 from loyalty.signals import member_handles_changed
 from tests.factories import (
     MemberFactory,
@@ -153,9 +158,13 @@ def test_a_new_instagram_handle_unlinks_the_old_account_but_keeps_the_follow(
     upsert_member(tenant, wll_user("u-1", instagram="jane.new"))
     member.refresh_from_db()
     refreshed_igsid = member.igsid
-    Member.objects.filter(pk=member.pk).update(igsid="6101")
+    Member.objects.filter(pk=member.pk).update(
+        igsid="6101",
+        tiktok_account_status=TikTokAccountStatus.NOT_FOUND,
+        tiktok_checked_at=timezone.now(),
+    )
     wll.list_users.return_value = [
-        wll_user("u-1", instagram="jane.newer"),
+        wll_user("u-1", instagram="jane.newer", tiktok="jane.found"),
         wll_user("u-2", instagram="bob"),
     ]
     sync_tenant(tenant)
@@ -163,6 +172,10 @@ def test_a_new_instagram_handle_unlinks_the_old_account_but_keeps_the_follow(
     # then
     member.refresh_from_db()
     assert refreshed_igsid is None
+    assert (member.tiktok_account_status, member.tiktok_checked_at) == (
+        TikTokAccountStatus.UNKNOWN,
+        None,
+    )
     assert (member.instagram_handle, member.igsid) == ("jane.newer", None)
     assert member.follow_status == "true"
     untouched.refresh_from_db()
