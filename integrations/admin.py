@@ -108,6 +108,9 @@ class BrandConnectionAdmin(WriteOnlySecretsAdmin):
         "graph_api_state",
         "graph_usage_display",
         "graph_usage_at",
+        # Written by the workers; a form opened before a throttle and saved after
+        # it must not lift the pause.
+        "graph_paused_until",
         "tags_baseline_at",
         "tags_scanned_at",
         "tags_watermark",

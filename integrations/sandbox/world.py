@@ -177,7 +177,11 @@ def _load_sections(world: dict[str, Any], report: LoadReport) -> None:
             except ValueError as error:  # e.g. a tracked hashtag that is none
                 raise WorldError(f"{_label(world, section, index)}: {error}") from None
             report.count(section, created)
-    report.tenant_slugs = [t["slug"] for t in world.get("tenants", [])]
+    # The tenants a --sync should refresh: those loaded, and those whose users
+    # were (a later file may add users alone).
+    touched = {t["slug"] for t in world.get("tenants", [])}
+    touched |= {u["tenant"] for u in world.get("loyalty_users", [])}
+    report.tenant_slugs = sorted(touched)
 
 
 def _check_unique(world: dict[str, Any], section: str, key: str) -> None:

@@ -2,6 +2,7 @@
 activity, with the replay actions."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
@@ -100,6 +101,25 @@ def test_it_keeps_the_page_token_left_blank(admin_client, connection) -> None:
     assert response.status_code == 302
     connection.refresh_from_db()
     assert (connection.status, connection.page_token) == ("connected", PAGE_TOKEN)
+
+
+def test_saving_the_form_leaves_a_throttle_pause_alone(
+    admin_client, connection
+) -> None:
+    # given a pause recorded by a worker after the form was opened
+    paused_until = timezone.now() + timedelta(minutes=30)
+    BrandConnection.objects.filter(pk=connection.pk).update(
+        graph_paused_until=paused_until
+    )
+
+    # when the form is saved, even with a forged value for the field
+    data = connection_form(connection, graph_paused_until="")
+    response = admin_client.post(change_url(connection), data)
+
+    # then
+    assert response.status_code == 302
+    connection.refresh_from_db()
+    assert connection.graph_paused_until == paused_until
 
 
 def test_it_clears_the_page_token(admin_client, connection) -> None:

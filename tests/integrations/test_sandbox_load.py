@@ -386,6 +386,34 @@ def test_sync_runs_the_member_sync_for_each_loaded_tenant(
     assert "synced members of cafe: 3 seen" in output
 
 
+def test_sync_covers_tenants_named_only_by_new_users(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a loaded tenant, then a file that only adds one of its users
+    load(write_world(tmp_path, cafe_world()))
+    synced: list[str] = []
+    fake = types.ModuleType("loyalty.members")
+    fake.sync_tenant = lambda tenant: synced.append(tenant.slug) or "1 seen"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "loyalty.members", fake)
+    users_only = {
+        "loyalty_users": [
+            {
+                "tenant": "cafe",
+                "id": "0b6f0000-0000-4000-8000-000000000009",
+                "auth_identifier": "auth|9",
+                "attributes": {"instagramHandle": "val.ue"},
+            }
+        ]
+    }
+
+    # when
+    output = load(write_world(tmp_path, users_only), "--sync")
+
+    # then
+    assert synced == ["cafe"]
+    assert "synced members of cafe" in output
+
+
 def test_a_file_that_is_not_a_world_says_so_briefly(tmp_path: Path) -> None:
     path = write_world(tmp_path, list(range(1000)))  # type: ignore[arg-type]
 
