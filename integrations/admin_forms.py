@@ -12,11 +12,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 
 from integrations.models import DmKeyword, TrackedHashtag
-from integrations.tiktok.hashtags import InvalidHashtag, normalize_hashtag
+from integrations.tiktok.hashtags import InvalidHashtag, fold, normalize_hashtag
 
 KEYWORD_PATTERN = re.compile(r"[\w-]{1,100}")
 KEYWORD_FORMAT_ERROR = (
@@ -44,10 +43,23 @@ class TenantWordForm(forms.ModelForm):
 
     @classmethod
     def duplicate_error(cls, word: str) -> str:
+        """For a word the tenant already has saved."""
         raise NotImplementedError
 
-    def same_words(self, tenant: Any, word: str) -> QuerySet[Any]:
-        raise NotImplementedError
+    @classmethod
+    def repeated_error(cls, word: str) -> str:
+        """For a word typed twice in one save."""
+        return f"“{word}” is entered twice here; keep one."
+
+    def is_taken(self, tenant: Any, word: str) -> bool:
+        # A tenant has a handful of words: compare their keys here rather than
+        # teach the database each kind's folding.
+        saved = (
+            self._meta.model.objects.filter(tenant=tenant)
+            .exclude(pk=self.instance.pk)
+            .values_list(self.word_field, flat=True)
+        )
+        return self.key(word) in {self.key(other) for other in saved}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -59,10 +71,8 @@ class TenantWordForm(forms.ModelForm):
                 self.add_error(field, error)
                 return cleaned
         word, tenant = cleaned.get(field), cleaned.get("tenant")
-        if self.checks_database and word and tenant:
-            others = self.same_words(tenant, word).exclude(pk=self.instance.pk)
-            if others.exists():
-                self.add_error(field, self.duplicate_error(word))
+        if self.checks_database and word and tenant and self.is_taken(tenant, word):
+            self.add_error(field, self.duplicate_error(word))
         return cleaned
 
     def validate_unique(self) -> None:
@@ -80,16 +90,23 @@ class TenantWordFormSet(BaseInlineFormSet):
     def clean(self) -> None:
         super().clean()
         form_class: type[TenantWordForm] = self.form
-        seen: set[str] = set()
+        seen: dict[str, forms.Form] = {}
         for form in self.forms:
             if self._should_delete_form(form):  # type: ignore[attr-defined]
                 continue
             word = getattr(form, "cleaned_data", {}).get(form_class.word_field)
             if not word:
                 continue
-            if form_class.key(word) in seen:
-                form.add_error(form_class.word_field, form_class.duplicate_error(word))
-            seen.add(form_class.key(word))
+            earlier = seen.setdefault(form_class.key(word), form)
+            if earlier is not form:
+                form.add_error(form_class.word_field, self._clash(earlier, word))
+
+    def _clash(self, earlier: forms.Form, word: str) -> str:
+        form_class: type[TenantWordForm] = self.form
+        saved = earlier in self.initial_forms and not earlier.has_changed()
+        if saved:
+            return form_class.duplicate_error(word)
+        return form_class.repeated_error(word)
 
 
 # -- DM keywords --------------------------------------------------------------
@@ -117,9 +134,6 @@ class DmKeywordForm(TenantWordForm):
     @classmethod
     def duplicate_error(cls, word: str) -> str:
         return f"“{word}” is already a keyword of this tenant (case is ignored)."
-
-    def same_words(self, tenant: Any, word: str) -> QuerySet[DmKeyword]:
-        return DmKeyword.objects.filter(tenant=tenant, keyword__iexact=word)
 
 
 class DmKeywordInlineForm(DmKeywordForm):
@@ -156,11 +170,17 @@ class TrackedHashtagForm(TenantWordForm):
             raise forms.ValidationError(str(error)) from None
 
     @classmethod
+    def key(cls, word: str) -> str:
+        # Captions are matched folded ("Straße" and "strasse" are one tag).
+        return fold(word)
+
+    @classmethod
     def duplicate_error(cls, word: str) -> str:
         return f"#{word} is already tracked for this tenant."
 
-    def same_words(self, tenant: Any, word: str) -> QuerySet[TrackedHashtag]:
-        return TrackedHashtag.objects.filter(tenant=tenant, hashtag=word)
+    @classmethod
+    def repeated_error(cls, word: str) -> str:
+        return f"#{word} is entered twice here; keep one."
 
 
 class TrackedHashtagInlineForm(TrackedHashtagForm):

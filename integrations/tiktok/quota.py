@@ -33,7 +33,12 @@ def reserve(
         is_exhausted=False,
         requests__lt=requests_limit,
         records__lte=records_limit - records,
-    ).update(requests=F("requests") + 1, records=F("records") + records)
+    ).update(
+        requests=F("requests") + 1,
+        records=F("records") + records,
+        # .update() skips auto_now: the admin's "updated at" is set by hand.
+        updated_at=timezone.now(),
+    )
     if not taken:
         raise QuotaExhausted(f"{source}: today's quota is spent")
 
@@ -42,13 +47,15 @@ def give_back(source: str, records: int) -> None:
     """Return reserved records a response did not use."""
     if records > 0:
         TikTokQuotaDay.objects.filter(source=source, day=today()).update(
-            records=F("records") - records
+            records=F("records") - records, updated_at=timezone.now()
         )
 
 
 def mark_exhausted(source: str) -> None:
     """The provider says the quota is spent (429), whatever our count says."""
-    TikTokQuotaDay.objects.filter(source=source, day=today()).update(is_exhausted=True)
+    TikTokQuotaDay.objects.filter(source=source, day=today()).update(
+        is_exhausted=True, updated_at=timezone.now()
+    )
     logger.warning("TikTok source %s is rate limited until 00:00 UTC", source)
 
 

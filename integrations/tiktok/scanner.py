@@ -1,8 +1,12 @@
 """``scan``: one scan of a tenant's tracked hashtags on the configured source.
 
 The scan's remaining work lives on its ``TikTokScan`` row and is saved after
-every page, so a scan stopped by the quota (ours or the provider's 429), or by a
-failing provider, is resumed by the next run instead of started over.
+every page, so a scan stopped by the quota (ours or the provider's 429), by a
+failing provider or by a query that stalls (its ``search_id`` refused again and
+again, or empty pages that say there is more), is paused and resumed by the
+next run instead of started over. It is never left ``running``: a query that
+stalls run after run, or a bug of ours, fails it with its days still unread,
+and one video we cannot record is counted and passed over.
 """
 
 import logging
@@ -10,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from integrations.models import (
@@ -19,8 +24,8 @@ from integrations.models import (
     TikTokScan,
     TrackedHashtag,
 )
+from integrations.tiktok import accounts, plans, report
 from integrations.tiktok import hashtags as tags
-from integrations.tiktok import plans, report
 from integrations.tiktok.sources import (
     Page,
     QuotaExhausted,
@@ -28,23 +33,26 @@ from integrations.tiktok.sources import (
     SearchExpired,
     Source,
     SourceError,
+    Video,
     VideoQuery,
     get_source,
 )
 from loyalty.handles import normalize_tiktok
-from loyalty.models import Member, Tenant, TikTokAccountStatus
+from loyalty.models import Member, Tenant
 
 logger = logging.getLogger(__name__)
 
-# Restarts of one query after its search_id was refused, before giving up
-# until the next run.
+# Restarts of one query (one batch of usernames, or one range of days) after
+# its search_id was refused; past them the scan pauses for a later run.
 MAX_RESTARTS = 3
-# "has_more" with an empty page happens; after this many in a row the query
-# is taken as finished.
+# "has_more" with an empty page happens; after this many in a row the scan
+# pauses, leaving the day unread, and the next run follows the query again.
 MAX_EMPTY_PAGES = 3
+# A query that stalls (restarts or empty pages exhausted) on this many runs in
+# a row fails the scan: its days stay unread, so the next scan plans them again.
+MAX_STALLS = 3
 # A running scan not saved for this long belongs to a dead worker.
 STALE_CLAIM = timedelta(minutes=30)
-RECHECK_AFTER = timedelta(days=30)
 
 
 @dataclass
@@ -55,6 +63,12 @@ class ScanOutcome:
 
     def __str__(self) -> str:
         return f"{self.tenant}: {self.message}"
+
+
+class Stalled(SourceError):
+    """A query made no progress within its bounds on this run."""
+
+    kind = "stalled"
 
 
 def scan(tenant: Tenant, source: Source | None = None) -> ScanOutcome:
@@ -69,9 +83,9 @@ def scan(tenant: Tenant, source: Source | None = None) -> ScanOutcome:
         row = _claim(tenant, source)
         if row is None:
             return ScanOutcome(tenant.slug, None, "another scan is running")
-        _run(row, hashtags, source)
+        _run_safely(row, hashtags, source)
         if row.status == ScanStatus.DONE:
-            _check_handles(tenant, source, row)
+            accounts.check_accounts(tenant, source, row)
         return ScanOutcome(tenant.slug, row, _describe(row))
     finally:
         if owned:
@@ -100,9 +114,7 @@ def _claim(tenant: Tenant, source: Source) -> TikTokScan | None:
     return _start(tenant, source, now)
 
 
-def _resumable(now: datetime):  # type: ignore[no-untyped-def]
-    from django.db.models import Q
-
+def _resumable(now: datetime) -> Q:
     return Q(status=ScanStatus.PAUSED) | Q(
         status=ScanStatus.RUNNING, claimed_at__lt=now - STALE_CLAIM
     )
@@ -128,22 +140,37 @@ def _start(tenant: Tenant, source: Source, now: datetime) -> TikTokScan | None:
 # -- running -----------------------------------------------------------------
 
 
-def _run(row: TikTokScan, hashtags: list[str], source: Source) -> None:
+def _run_safely(row: TikTokScan, hashtags: list[str], source: Source) -> None:
+    """``_run``, but a bug of ours fails the scan instead of leaving it
+    ``running``: its days stay unread and the next scan plans them again."""
     before = dict(source.stats)
+    try:
+        _run(row, hashtags, source, before)
+    except Exception as error:
+        logger.exception("TikTok scan crashed", extra={"scan": row.pk})
+        _fail(row, f"failed: {type(error).__name__}")
+        _save(row, source, before)
+
+
+def _run(row: TikTokScan, hashtags: list[str], source: Source, before: dict) -> None:
     row.profiles = {}  # type: ignore[attr-defined]  # this run's profile reads
     while row.units:
         unit = row.units[0]
+        stop: SourceError | None = None
         try:
             finished = _step(row, unit, hashtags, source)
         except SearchExpired as error:
-            finished = _restart(row, unit, error)
+            finished, stop = False, _restart(row, unit, error)
         except SourceError as error:
-            _pause(row, error, source, before)
+            finished, stop = False, error
+        if stop is not None:
+            _stop(row, unit, stop, source, before)
             return
+        row.note = ""  # it moves on: an earlier pause's reason is stale
         if finished:
             _close_unit(row, row.units.pop(0))
         _save(row, source, before)
-    row.status = ScanStatus.DONE
+    row.status, row.note = ScanStatus.DONE, ""
     row.finished_at = timezone.now()
     _save(row, source, before)
 
@@ -178,18 +205,22 @@ def _batch(tenant: Tenant, unit: dict, source: Source) -> tuple[str, ...]:
 
 
 def _advance(row: TikTokScan, unit: dict, page: Page, usernames: tuple) -> bool:
-    empty_more = page.has_more and not page.videos
-    if empty_more:
+    if page.has_more and not page.videos:
         _count(row, "empty_pages")
         unit["empty"] = unit.get("empty", 0) + 1
         logger.warning("TikTok page empty but has_more", extra={"scan": row.pk})
+        if unit["empty"] >= MAX_EMPTY_PAGES:
+            # Taking the query as finished would drop the rest of its days'
+            # posts (for good on a final read): stop, leaving them unread.
+            raise Stalled(f"{MAX_EMPTY_PAGES} empty pages in a row with has_more")
     else:
         unit["empty"] = 0
-    if page.has_more and unit["empty"] < MAX_EMPTY_PAGES:
+    if page.has_more:
         unit["cursor"], unit["search_id"] = page.cursor, page.search_id
         return False
 
-    unit.update(cursor=None, search_id=None, empty=0)
+    # The query is complete: the next one gets its own restarts and stalls.
+    unit.update(cursor=None, search_id=None, empty=0, restarts=0, stalls=0)
     if row.plan == ScanPlan.USERNAMES:
         unit["after"] = usernames[-1]  # next batch; the unit ends on an empty one
         return False
@@ -214,8 +245,24 @@ def _take(
         member = members.get(normalize_tiktok(video.username)[0])
         if member is None:
             _count(row, "not_members")
-        elif report.report(row.tenant, member, video, found, source, row.profiles):  # type: ignore[attr-defined]
-            _count(row, "reported")
+        else:
+            _count(row, _report_one(row, member, video, found, source))
+
+
+def _report_one(
+    row: TikTokScan, member: Member, video: Video, found: list[str], source: Source
+) -> str:
+    """Report one video; a video we fail on is counted and passed over, never
+    allowed to stop the scan (it is tried again when its day is read again)."""
+    try:
+        return report.report(row.tenant, member, video, found, source, row.profiles)  # type: ignore[attr-defined]
+    except SourceError:
+        raise
+    except Exception:
+        logger.exception(
+            "TikTok video not recorded", extra={"scan": row.pk, "video": video.id}
+        )
+        return "failed"
 
 
 def _members(tenant: Tenant, usernames: list[str]) -> dict[str, Member]:
@@ -228,17 +275,20 @@ def _members(tenant: Tenant, usernames: list[str]) -> dict[str, Member]:
     return {handle: pair[0] for handle, pair in found.items() if len(pair) == 1}
 
 
-def _restart(row: TikTokScan, unit: dict, error: SearchExpired) -> bool:
-    """Start the unit's current query over; reported videos are not reported again."""
+def _restart(row: TikTokScan, unit: dict, error: SearchExpired) -> SourceError | None:
+    """Start the unit's current query over (reported videos are not reported
+    again), or a Stalled to pause on once the query has used its restarts."""
+    unit.update(cursor=None, search_id=None)
+    if row.plan == ScanPlan.HASHTAGS:
+        unit["counts"] = {}  # the query counts its days' posts from the start
+    if unit.get("restarts", 0) >= MAX_RESTARTS:
+        return Stalled(f"search restarted {MAX_RESTARTS} times: {error}")
     _count(row, "restarts")
     unit["restarts"] = unit.get("restarts", 0) + 1
     logger.warning(
         "TikTok search expired, restarting the query", extra={"scan": row.pk}
     )
-    unit.update(cursor=None, search_id=None)
-    if unit["restarts"] > MAX_RESTARTS:
-        raise SearchExpired(f"search restarted {MAX_RESTARTS} times: {error}")
-    return False
+    return None
 
 
 def _close_unit(row: TikTokScan, unit: dict) -> None:
@@ -250,6 +300,26 @@ def _close_unit(row: TikTokScan, unit: dict) -> None:
         if row.plan == ScanPlan.HASHTAGS:
             read.hashtag_posts = unit["counts"].get(day, 0)
         read.save()
+
+
+def _stop(
+    row: TikTokScan, unit: dict, error: SourceError, source: Source, before: dict
+) -> None:
+    """Pause on ``error`` for a later run; a query stalling run after run fails
+    the scan instead, so it never loops: its days stay unread for the next."""
+    if isinstance(error, Stalled):
+        unit.update(empty=0, restarts=0, stalls=unit.get("stalls", 0) + 1)
+        if unit["stalls"] >= MAX_STALLS:
+            _fail(row, f"failed ({error.kind}) on {MAX_STALLS} runs: {error}")
+            _save(row, source, before)
+            return
+    _pause(row, error, source, before)
+
+
+def _fail(row: TikTokScan, note: str) -> None:
+    row.status, row.note = ScanStatus.FAILED, note[:500]
+    row.finished_at = timezone.now()
+    logger.warning("TikTok scan failed: %s", note, extra={"scan": row.pk})
 
 
 def _pause(row: TikTokScan, error: SourceError, source: Source, before: dict) -> None:
@@ -287,41 +357,6 @@ def _count(row: TikTokScan, key: str, n: int = 1) -> None:
     row.counters[key] = row.counters.get(key, 0) + n
 
 
-# -- account checks ----------------------------------------------------------
-
-
-def _check_handles(tenant: Tenant, source: Source, row: TikTokScan) -> None:
-    """Look up a few unchecked accounts, so private and missing ones are
-    recorded and left out of later scans; rechecked after a month."""
-    from django.conf import settings
-
-    stale = timezone.now() - RECHECK_AFTER
-    members = Member.objects.filter(tenant=tenant, tiktok_handle_status="valid").filter(
-        _unchecked(stale)
-    )[: settings.TIKTOK_HANDLE_CHECKS]
-    checked = 0
-    for member in members:
-        if report.fetch_profile(member, source) is None and (
-            member.tiktok_account_status != TikTokAccountStatus.NOT_FOUND
-        ):
-            break  # quota or provider trouble: the rest wait for the next scan
-        checked += 1
-    row.counters["accounts_checked"] = checked
-    row.save(update_fields=["counters"])
-
-
-def _unchecked(stale: datetime):  # type: ignore[no-untyped-def]
-    from django.db.models import Q
-
-    return Q(tiktok_checked_at__isnull=True) | Q(
-        tiktok_checked_at__lt=stale,
-        tiktok_account_status__in=[
-            TikTokAccountStatus.PRIVATE,
-            TikTokAccountStatus.NOT_FOUND,
-        ],
-    )
-
-
 def _describe(row: TikTokScan) -> str:
     c = row.counters
     parts = [
@@ -333,6 +368,7 @@ def _describe(row: TikTokScan) -> str:
         f"{c.get('not_members', 0)} by non-members",
         f"{c.get('retries', 0)} retries, {c.get('restarts', 0)} restarts",
         f"{c.get('empty_pages', 0)} empty pages",
+        f"{c.get('failed', 0)} failed, {c.get('private', 0)} by private accounts",
         f"{c.get('accounts_checked', 0)} accounts checked",
     ]
     if row.note:

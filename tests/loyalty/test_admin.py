@@ -62,6 +62,7 @@ def tenant_form(
 ) -> dict:
     """The tenant change form as a browser would post it, secrets left blank."""
     existing = list(DmKeyword.objects.filter(tenant=tenant)) if tenant.pk else []
+    saved_tags = list(TrackedHashtag.objects.filter(tenant=tenant)) if tenant.pk else []
     data = {
         "slug": tenant.slug,
         "name": tenant.name,
@@ -79,12 +80,16 @@ def tenant_form(
         "dmkeyword_set-INITIAL_FORMS": str(len(existing)),
         "dmkeyword_set-MIN_NUM_FORMS": "0",
         "dmkeyword_set-MAX_NUM_FORMS": "1000",
-        "trackedhashtag_set-TOTAL_FORMS": str(len(hashtags)),
-        "trackedhashtag_set-INITIAL_FORMS": "0",
+        "trackedhashtag_set-TOTAL_FORMS": str(len(saved_tags) + len(hashtags)),
+        "trackedhashtag_set-INITIAL_FORMS": str(len(saved_tags)),
         "trackedhashtag_set-MIN_NUM_FORMS": "0",
         "trackedhashtag_set-MAX_NUM_FORMS": "1000",
     }
-    for index, hashtag in enumerate(hashtags):
+    for index, row in enumerate(saved_tags):
+        data[f"trackedhashtag_set-{index}-id"] = str(row.pk)
+        data[f"trackedhashtag_set-{index}-tenant"] = str(tenant.pk)
+        data[f"trackedhashtag_set-{index}-hashtag"] = row.hashtag
+    for index, hashtag in enumerate(hashtags, start=len(saved_tags)):
         data[f"trackedhashtag_set-{index}-tenant"] = str(tenant.pk)
         data[f"trackedhashtag_set-{index}-hashtag"] = hashtag
     for index, row in enumerate(existing):
@@ -249,7 +254,7 @@ def test_it_rejects_the_same_new_keyword_twice(admin_client, tenant) -> None:
     response = admin_client.post(change_url(tenant), data)
 
     assert response.status_code == 200
-    assert "“WINTER” is already a keyword" in response.content.decode()
+    assert "“WINTER” is entered twice here; keep one." in response.content.decode()
     assert not DmKeyword.objects.exists()
 
 
@@ -302,8 +307,21 @@ def test_it_rejects_a_hashtag_twice_once_normalized(admin_client, tenant) -> Non
     response = admin_client.post(change_url(tenant), data)
 
     assert response.status_code == 200
-    assert "#acme is already tracked for this tenant." in response.content.decode()
+    assert "#acme is entered twice here; keep one." in response.content.decode()
     assert not TrackedHashtag.objects.exists()
+
+
+def test_a_hashtag_is_a_duplicate_of_its_folded_spelling(admin_client, tenant) -> None:
+    # given "straße" tracked; "STRASSE" matches the same captions once folded
+    TrackedHashtag.objects.create(tenant=tenant, hashtag="straße")
+
+    response = admin_client.post(
+        change_url(tenant), tenant_form(tenant, hashtags=["#STRASSE"])
+    )
+
+    assert response.status_code == 200
+    assert "#strasse is already tracked for this tenant." in response.content.decode()
+    assert TrackedHashtag.objects.count() == 1
 
 
 def test_its_own_page_rejects_a_hashtag_already_tracked(admin_client, tenant) -> None:

@@ -185,6 +185,7 @@ def test_a_429_pauses_the_scan_until_the_quota_resets(monkeypatch) -> None:
     monkeypatch.setattr(quota, "today", lambda: timezone.now().date() + timedelta(1))
     resumed = scan(tenant)
     assert resumed.scan.pk == paused.scan.pk and resumed.scan.status == ScanStatus.DONE
+    assert resumed.scan.note == ""  # the pause's reason went with the pause
     assert LoyaltyEvent.objects.count() == 1
 
 
