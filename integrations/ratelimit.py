@@ -2,10 +2,12 @@
 
 The cache is per process by default, so a limit kept there would multiply with
 the number of web workers; a row per client address and window does not.
+Put the decorator under the HTTP method check: a refused method must not count.
 """
 
 import hashlib
 import logging
+import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import wraps
@@ -70,11 +72,18 @@ def limit_connect(view: View) -> View:
                 "lines": ["Please wait a few minutes, then open your link again."],
             }
             response = render(request, "connect/message.html", context, status=429)
-            response["Retry-After"] = str(settings.CONNECT_RATE_WINDOW)
+            retry = seconds_left(timezone.now(), settings.CONNECT_RATE_WINDOW)
+            response["Retry-After"] = str(retry)
             return response
         return view(request, *args, **kwargs)
 
     return limited
+
+
+def seconds_left(now: datetime, window: int) -> int:
+    """Whole seconds until the window holding ``now`` ends (at least 1)."""
+    ends = _window_start(now, window) + timedelta(seconds=window)
+    return max(1, math.ceil((ends - now).total_seconds()))
 
 
 def _window_start(now: datetime, window: int) -> datetime:

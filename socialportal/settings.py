@@ -72,8 +72,10 @@ TIKTOK_DEFAULT_DAILY_POSTS = env_int("TIKTOK_DEFAULT_DAILY_POSTS", 1000, minimum
 # Unchecked member accounts looked up per scan (to learn private or missing ones).
 TIKTOK_HANDLE_CHECKS = env_int("TIKTOK_HANDLE_CHECKS", 10, minimum=0)
 
-# Requests to /connect/ one client address may make per window (seconds).
-CONNECT_RATE_LIMIT = env_int("CONNECT_RATE_LIMIT", 30, minimum=1)
+# Requests to /connect/ one client address may make per window (seconds). One
+# try at connecting costs 3-4 requests (landing, continue, callback, choice):
+# the default allows about 15 tries per 10 minutes.
+CONNECT_RATE_LIMIT = env_int("CONNECT_RATE_LIMIT", 60, minimum=1)
 CONNECT_RATE_WINDOW = env_int("CONNECT_RATE_WINDOW", 600, minimum=1)
 # Behind a proxy every request comes from the proxy: trust the last address it
 # appended to X-Forwarded-For instead. Only switch on behind such a proxy.
@@ -81,6 +83,10 @@ USE_X_FORWARDED_FOR = env_bool("USE_X_FORWARDED_FOR", default=False)
 
 # Meta's payloads are capped far below this; anything larger is not Meta.
 WEBHOOK_MAX_BODY_BYTES = 5 * 1024 * 1024
+
+# The connect pages explain a refused form in their own words; other pages get
+# Django's default.
+CSRF_FAILURE_VIEW = "integrations.meta.connect_views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

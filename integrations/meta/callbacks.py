@@ -1,12 +1,15 @@
 """Meta's deauthorize and data deletion callbacks, and the deletion status page.
 
 Both POSTs carry a ``signed_request`` naming the app-scoped Facebook user who
-removed the app. Anything not signed with our app secret gets a 400.
+removed the app. Anything not signed with our app secret, or naming no numeric
+user id, gets a 400. Both are safe to replay: a second deauthorize changes
+nothing, and a data deletion repeated within a day answers the first one's code.
 """
 
 import hashlib
 import logging
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -17,7 +20,11 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from integrations.meta.signed_request import SignedRequestError, parse_signed_request
+from integrations.meta.signed_request import (
+    SignedRequestError,
+    parse_signed_request,
+    signed_user_id,
+)
 from integrations.models import (
     BrandConnection,
     ConnectAttempt,
@@ -26,6 +33,10 @@ from integrations.models import (
 )
 
 logger = logging.getLogger(__name__)
+
+# A repeat of a data deletion request within this long is answered with the
+# first request's confirmation code rather than a new one.
+DELETION_REPLAY_WINDOW = timedelta(days=1)
 
 
 @csrf_exempt  # Meta posts these; the signed_request is the authentication
@@ -66,6 +77,9 @@ def revoke_connections(user_id: str, reason: str) -> int:
         status=ConnectionStatus.DISCONNECTED,
         status_reason=reason,
         page_token="",
+        # The Page subscription is gone with the app; the admin must not say
+        # otherwise.
+        subscribed_fields=[],
         updated_at=timezone.now(),
     )
 
@@ -78,14 +92,33 @@ def erase_user(user_id: str) -> DataDeletionRequest:
             fb_user_id="", granted_scopes=[]
         )
         ConnectAttempt.objects.filter(fb_user_id=user_id).delete()
-        row = DataDeletionRequest.objects.create(
-            confirmation_code=secrets.token_hex(10),
-            user_hash=hashlib.sha256(user_id.encode()).hexdigest(),
-            connections_erased=erased,
-            completed_at=timezone.now(),
-        )
+        row = _record_deletion(hashlib.sha256(user_id.encode()).hexdigest(), erased)
     logger.info("Data deletion done", extra={"request": row.confirmation_code})
     return row
+
+
+def _record_deletion(user_hash: str, erased: int) -> DataDeletionRequest:
+    """A new request row, or the same person's recent one (Meta retried)."""
+    now = timezone.now()
+    recent = (
+        DataDeletionRequest.objects.filter(
+            user_hash=user_hash, created_at__gte=now - DELETION_REPLAY_WINDOW
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if recent is not None:
+        # The erase ran again anyway; count anything it found this time.
+        recent.connections_erased += erased
+        recent.completed_at = now
+        recent.save(update_fields=["connections_erased", "completed_at"])
+        return recent
+    return DataDeletionRequest.objects.create(
+        confirmation_code=secrets.token_hex(10),
+        user_hash=user_hash,
+        connections_erased=erased,
+        completed_at=now,
+    )
 
 
 def _signed_user_id(request: HttpRequest) -> str | None:
@@ -93,11 +126,10 @@ def _signed_user_id(request: HttpRequest) -> str | None:
         payload = parse_signed_request(
             request.POST.get("signed_request", ""), settings.META_APP_SECRET
         )
+        return signed_user_id(payload)
     except SignedRequestError as error:
         logger.warning("Meta callback with a bad signed_request: %s", error)
         return None
-    user_id = payload.get("user_id")
-    return str(user_id) if user_id else None
 
 
 def _refused() -> JsonResponse:

@@ -9,22 +9,34 @@ from datetime import timedelta
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.csrf import csrf_failure as default_csrf_failure
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from integrations.invitations import find_invitation
 from integrations.meta import login, onboarding
 from integrations.meta.graph import GraphError
-from integrations.meta.onboarding import Login, OnboardingProblem
-from integrations.models import ConnectAttempt, Invitation, InvitationState
+from integrations.meta.onboarding import Candidate, Login, OnboardingProblem
+from integrations.models import (
+    BrandConnection,
+    ConnectAttempt,
+    ConnectionStatus,
+    Invitation,
+    InvitationState,
+)
 from integrations.ratelimit import limit_connect
 
 logger = logging.getLogger(__name__)
 
 CONTACT = "Questions? Ask the person who sent you the invitation link."
 RETRY = "You can open the link from your invitation again and retry."
+ALLOW_COOKIES = (
+    "Allow cookies for this site, then open the link from your invitation again "
+    "in this browser."
+)
 # Invitation states that end the road, with what the owner is told.
 CLOSED = {
     InvitationState.USED: (
@@ -51,7 +63,10 @@ PROBLEMS: dict[str, tuple[int, str, list[str]]] = {
         200,
         "Some permissions were not granted",
         [
-            "Without these we cannot follow your Instagram activity:",
+            "Without the permissions listed below we cannot follow your Instagram "
+            "activity. Nothing was connected.",
+            "Open the link from your invitation again and, when Facebook asks, "
+            "grant every permission listed:",
         ],
     ),
     "no_instagram": (
@@ -70,6 +85,9 @@ PROBLEMS: dict[str, tuple[int, str, list[str]]] = {
         [
             "It is connected to another loyalty program, so it cannot be connected "
             "here as well.",
+            "If it should be connected here instead, tell the person who sent you "
+            "the link: an operator can free the account by deleting its old "
+            "connection in the admin. Your link stays valid until then.",
         ],
     ),
     "graph": (
@@ -94,12 +112,38 @@ PROBLEMS: dict[str, tuple[int, str, list[str]]] = {
             RETRY,
         ],
     ),
+    "cookies": (
+        400,
+        "Cookies are needed",
+        [
+            "Your browser did not send back the cookie we set when you pressed "
+            "Continue with Facebook. Either it blocks cookies for this site, or "
+            "the Facebook login finished in another browser or app than the one "
+            "you started in.",
+            ALLOW_COOKIES,
+        ],
+    ),
+    "form_expired": (
+        403,
+        "This page has expired",
+        [
+            "For your safety the form on this page only works for a limited time.",
+            "Open the link from your invitation again and continue from there.",
+        ],
+    ),
+    "csrf_cookie": (
+        403,
+        "Cookies are needed",
+        ["Your browser did not send back the cookie this page needs.", ALLOW_COOKIES],
+    ),
 }
+# Why a ``state`` was refused, when that calls for a page of its own.
+STATE_PROBLEMS = {"no session cookie": "cookies"}
 
 
 @never_cache
+@require_http_methods(["GET", "POST"])  # before the limit: a 405 is not counted
 @limit_connect
-@require_http_methods(["GET", "POST"])
 def landing(request: HttpRequest, token: str) -> HttpResponse:
     invitation = find_invitation(token)
     if invitation is None:
@@ -122,17 +166,16 @@ def landing(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @never_cache
-@limit_connect
 @require_GET
+@limit_connect
 def callback(request: HttpRequest) -> HttpResponse:
     try:
         attempt = login.claim_attempt(request, request.GET.get("state", ""))
     except login.StateError as error:
-        logger.warning("Connect callback refused: %s", error.reason)
-        return _problem(request, OnboardingProblem("state"))
+        return _refused_state(request, error)
     invitation = attempt.invitation
     if not invitation.is_usable:
-        return _closed(request, invitation)
+        return _closed_for_owner(request, invitation)
     if request.GET.get("error") or not request.GET.get("code"):
         logger.info("Brand owner cancelled the login", extra={"attempt": attempt.pk})
         return _problem(request, OnboardingProblem("cancelled"))
@@ -148,16 +191,35 @@ def callback(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@limit_connect
 @require_POST
+@limit_connect
 def choose(request: HttpRequest) -> HttpResponse:
-    attempt = _waiting_attempt(request)
-    if attempt is None:
-        return _problem(request, OnboardingProblem("state"))
+    try:
+        attempt = _waiting_attempt(request)
+    except login.StateError as error:
+        return _refused_state(request, error)
+    try:
+        return _connect_chosen(request, attempt)
+    finally:
+        # However the choice ended, the user token is no longer needed.
+        ConnectAttempt.objects.filter(pk=attempt.pk).update(user_token="", choices=[])
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: the connect pages explain; elsewhere Django's page."""
+    match = getattr(request, "resolver_match", None)
+    if match is None or not str(match.url_name or "").startswith("connect-"):
+        return default_csrf_failure(request, reason)
+    logger.warning("Connect form refused by the CSRF check: %s", reason)
+    no_cookie = reason == REASON_NO_CSRF_COOKIE
+    kind = "csrf_cookie" if no_cookie else "form_expired"
+    return _problem(request, OnboardingProblem(kind))
+
+
+def _connect_chosen(request: HttpRequest, attempt: ConnectAttempt) -> HttpResponse:
     invitation = attempt.invitation
     if not invitation.is_usable:
-        return _closed(request, invitation)
-
+        return _closed_for_owner(request, invitation)
     wanted = request.POST.get("ig_user_id", "")
     try:
         found = [
@@ -176,15 +238,18 @@ def choose(request: HttpRequest) -> HttpResponse:
         connection = onboarding.connect(invitation, session, found[0])
     except OnboardingProblem as problem:
         return _problem(request, problem)
-    finally:
-        # The user token is no longer needed either way.
-        ConnectAttempt.objects.filter(pk=attempt.pk).update(user_token="", choices=[])
     return _done(request, invitation, connection)
 
 
 def _ask_which(
     request: HttpRequest, attempt: ConnectAttempt, session: Login
 ) -> HttpResponse:
+    invitation = attempt.invitation
+    taken = onboarding.taken_elsewhere(
+        invitation, [c.ig_user_id for c in session.candidates]
+    )
+    if all(c.ig_user_id in taken for c in session.candidates):
+        raise OnboardingProblem("taken")
     attempt.user_token = session.user_token
     attempt.fb_user_id = session.fb_user_id
     attempt.granted_scopes = session.scopes
@@ -193,20 +258,24 @@ def _ask_which(
         update_fields=["user_token", "fb_user_id", "granted_scopes", "choices"]
     )
     context = {
-        "tenant": attempt.invitation.tenant,
+        "tenant": invitation.tenant,
         "attempt": attempt.nonce,
-        "choices": attempt.choices,
+        "choices": _choices(session.candidates, taken),
     }
     return render(request, "connect/choose.html", context)
 
 
-def _waiting_attempt(request: HttpRequest) -> ConnectAttempt | None:
+def _choices(candidates: list[Candidate], taken: set[str]) -> list[dict[str, Any]]:
+    """The chooser's rows; another tenant's accounts are shown but disabled."""
+    rows = [{**c.public(), "unavailable": c.ig_user_id in taken} for c in candidates]
+    first = next(row for row in rows if not row["unavailable"])
+    first["preselected"] = True
+    return rows
+
+
+def _waiting_attempt(request: HttpRequest) -> ConnectAttempt:
     """The attempt awaiting a choice, if this browser owns it; claims the choice."""
-    try:
-        attempt = login.browser_attempt(request, request.POST.get("attempt", ""))
-    except login.StateError as error:
-        logger.warning("Account choice refused: %s", error.reason)
-        return None
+    attempt = login.browser_attempt(request, request.POST.get("attempt", ""))
     fresh_since = timezone.now() - timedelta(seconds=login.STATE_MAX_AGE)
     claimed = (
         ConnectAttempt.objects.filter(
@@ -215,7 +284,40 @@ def _waiting_attempt(request: HttpRequest) -> ConnectAttempt | None:
         .exclude(user_token="")
         .update(chosen_at=timezone.now())
     )
-    return attempt if claimed else None
+    if not claimed:
+        raise login.StateError("choice already made or expired", attempt)
+    return attempt
+
+
+def _refused_state(request: HttpRequest, error: login.StateError) -> HttpResponse:
+    logger.warning("Connect step refused: %s", error.reason)
+    if error.attempt is not None:
+        # This browser's own attempt came back again (a reload, the back button).
+        invitation = error.attempt.invitation
+        connection = _connected_through(invitation)
+        if connection is not None:
+            return _done(request, invitation, connection, again=True)
+    kind = STATE_PROBLEMS.get(error.reason, "state")
+    return _problem(request, OnboardingProblem(kind))
+
+
+def _closed_for_owner(request: HttpRequest, invitation: Invitation) -> HttpResponse:
+    """Like ``_closed``, but a browser that started an attempt may hear more."""
+    connection = _connected_through(invitation)
+    if connection is not None:
+        return _done(request, invitation, connection, again=True)
+    return _closed(request, invitation)
+
+
+def _connected_through(invitation: Invitation) -> BrandConnection | None:
+    """The connection this invitation made, if it is still connected."""
+    invitation.refresh_from_db(fields=["used_at", "connection"])
+    connection = invitation.connection
+    if invitation.used_at is None or connection is None:
+        return None
+    if connection.status != ConnectionStatus.CONNECTED:
+        return None
+    return connection
 
 
 def _closed(request: HttpRequest, invitation: Invitation) -> HttpResponse:
@@ -236,7 +338,10 @@ def _problem(request: HttpRequest, problem: OnboardingProblem) -> HttpResponse:
 
 
 def _done(
-    request: HttpRequest, invitation: Invitation, connection: Any
+    request: HttpRequest,
+    invitation: Invitation,
+    connection: BrandConnection,
+    again: bool = False,
 ) -> HttpResponse:
-    context = {"tenant": invitation.tenant, "connection": connection}
+    context = {"tenant": invitation.tenant, "connection": connection, "again": again}
     return render(request, "connect/done.html", context)

@@ -11,6 +11,7 @@ import logging
 
 from django.utils import timezone
 
+from integrations.meta import login
 from integrations.meta.graph import GraphClient, GraphError
 from integrations.meta.onboarding import SUBSCRIBED_FIELDS
 from integrations.models import BrandConnection, ConnectionStatus
@@ -38,6 +39,8 @@ def mark_needs_reconnect(connection: BrandConnection, reason: str) -> None:
 
 def check_connections() -> dict[str, int]:
     """django-q2 task: check every connected brand; counts by outcome."""
+    # Backstop for the connect pages' own sweep, should nobody open them.
+    login.forget_stale_attempts()
     outcomes = {"ok": 0, "resubscribed": 0, "needs_reconnect": 0, "failed": 0}
     for connection in BrandConnection.objects.connected():
         outcomes[check_connection(connection)] += 1

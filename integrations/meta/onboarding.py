@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from integrations.meta.graph import GraphClient, GraphError
@@ -157,14 +157,23 @@ def _checked_candidates(candidates: list[Candidate]) -> list[Candidate]:
 
 
 def _refuse_other_tenants(invitation: Invitation, chosen: Candidate) -> None:
-    taken = (
-        BrandConnection.objects.filter(ig_user_id=chosen.ig_user_id)
-        .exclude(tenant=invitation.tenant)
-        .exclude(status=ConnectionStatus.DISCONNECTED)
-        .exists()
-    )
-    if taken:
+    """Early answer before any Graph call; ``_save`` checks again under a lock."""
+    if chosen.ig_user_id in taken_elsewhere(invitation, [chosen.ig_user_id]):
         raise OnboardingProblem("taken")
+
+
+def taken_elsewhere(invitation: Invitation, ig_user_ids: list[str]) -> set[str]:
+    """The accounts among ``ig_user_ids`` that another tenant holds a row for.
+
+    Whatever that row's status: a disconnected row still carries the other
+    tenant's history (tag baseline, activities), so only an operator deleting it
+    in the admin frees the account.
+    """
+    return set(
+        BrandConnection.objects.filter(ig_user_id__in=ig_user_ids)
+        .exclude(tenant=invitation.tenant)
+        .values_list("ig_user_id", flat=True)
+    )
 
 
 def _check_page_token(chosen: Candidate) -> None:
@@ -203,6 +212,20 @@ def _save(
     invitation: Invitation, login: Login, chosen: Candidate, fields: list[str]
 ) -> BrandConnection:
     now = timezone.now()
+    values = {
+        "username": chosen.username,
+        "page_id": chosen.page_id,
+        "page_token": chosen.page_token,
+        "status": ConnectionStatus.CONNECTED,
+        "status_reason": "",
+        "fb_user_id": login.fb_user_id,
+        "granted_scopes": login.scopes,
+        "subscribed_fields": fields,
+        "connected_at": now,
+        "checked_at": now,
+    }
+    # Any OnboardingProblem raised inside rolls the claim back: the invitation
+    # stays usable.
     with transaction.atomic():
         # Two racing callbacks both reach this point; one claims the invitation.
         claimed = Invitation.objects.filter(
@@ -210,22 +233,7 @@ def _save(
         ).update(used_at=now)
         if not claimed:
             raise OnboardingProblem("used_meanwhile")
-        connection, created = BrandConnection.objects.update_or_create(
-            ig_user_id=chosen.ig_user_id,
-            defaults={
-                "tenant": invitation.tenant,
-                "username": chosen.username,
-                "page_id": chosen.page_id,
-                "page_token": chosen.page_token,
-                "status": ConnectionStatus.CONNECTED,
-                "status_reason": "",
-                "fb_user_id": login.fb_user_id,
-                "granted_scopes": login.scopes,
-                "subscribed_fields": fields,
-                "connected_at": now,
-                "checked_at": now,
-            },
-        )
+        connection, created = _write_connection(invitation, chosen, values)
         Invitation.objects.filter(pk=invitation.pk).update(connection=connection)
     logger.info(
         "Brand connected",
@@ -236,6 +244,46 @@ def _save(
         },
     )
     return connection
+
+
+def _write_connection(
+    invitation: Invitation, chosen: Candidate, values: dict[str, Any]
+) -> tuple[BrandConnection, bool]:
+    """Reuse this tenant's row for the account, or insert one; else "taken".
+
+    Must run inside the transaction that claimed the invitation. The row lock
+    makes the ownership check and the write one step against another tenant's
+    callback; when there is no row to lock yet, the unique constraint on
+    ``ig_user_id`` decides which of two racing inserts wins.
+    """
+    existing = _locked_connection(chosen.ig_user_id)
+    if existing is None:
+        try:
+            with transaction.atomic():  # a savepoint: the claim survives a loss
+                created = BrandConnection.objects.create(
+                    tenant=invitation.tenant, ig_user_id=chosen.ig_user_id, **values
+                )
+            return created, True
+        except IntegrityError:
+            # Another callback inserted it first; it has committed by now.
+            existing = _locked_connection(chosen.ig_user_id)
+    if existing is None or existing.tenant_id != invitation.tenant_id:
+        raise OnboardingProblem("taken")
+    for name, value in values.items():
+        setattr(existing, name, value)
+    existing.save(update_fields=[*values, "updated_at"])
+    return existing, False
+
+
+def _locked_connection(ig_user_id: str) -> BrandConnection | None:
+    return (
+        # Ordered by pk: the model's default ordering joins the tenant table,
+        # whose row FOR UPDATE would lock as well.
+        BrandConnection.objects.select_for_update()
+        .filter(ig_user_id=ig_user_id)
+        .order_by("pk")
+        .first()
+    )
 
 
 def graph_problem(error: Exception) -> OnboardingProblem:

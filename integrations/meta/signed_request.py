@@ -3,6 +3,10 @@
 ``<base64url signature>.<base64url JSON payload>``: the HMAC-SHA256 is taken,
 with the app secret, over the payload segment exactly as received (still
 encoded), and compared in constant time.
+
+Limitation: ``issued_at`` is not checked for age. Meta does not document when or
+how often it retries these callbacks, so an age cut-off could drop a genuine
+retry; the callbacks are made safe to replay instead.
 """
 
 import base64
@@ -34,6 +38,16 @@ def parse_signed_request(value: str, secret: str) -> dict[str, Any]:
     if not isinstance(payload, dict) or payload.get("algorithm") != "HMAC-SHA256":
         raise SignedRequestError("unexpected algorithm")
     return payload
+
+
+def signed_user_id(payload: dict[str, Any]) -> str:
+    """The payload's app-scoped ``user_id``: digits only, as a string."""
+    value = payload.get("user_id")
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return value
+    raise SignedRequestError("user_id is not a string of digits")
 
 
 def make_signed_request(payload: dict[str, Any], secret: str) -> str:

@@ -116,8 +116,10 @@ def test_it_refuses_a_replayed_state(flow: Flow, cedar: Tenant) -> None:
     # when the same callback comes again
     replayed = client.get(callback)
 
-    # then
-    assert replayed.status_code == 400
+    # then it is not run again, and the owner hears the account is connected
+    assert replayed.status_code == 200
+    assert b"already connected" in replayed.content
+    assert b"open the link" not in replayed.content
     assert BrandConnection.objects.count() == 1
 
 
@@ -266,7 +268,9 @@ def test_it_asks_which_account_when_there_are_several(
     assert b"@cedarbakery" in chooser.content and b"@dunesurf" in chooser.content
     assert done.status_code == 200
     assert BrandConnection.objects.get().ig_user_id == DUNE_IG
-    assert again.status_code == 400
+    assert again.status_code == 200
+    assert b"already connected" in again.content
+    assert BrandConnection.objects.get().ig_user_id == DUNE_IG
     assert b"EAA" not in chooser.content
 
 
@@ -294,8 +298,9 @@ def test_racing_callbacks_make_one_connection(flow: Flow, cedar: Tenant) -> None
     # when both come back
     responses = [client.get(first), client.get(second)]
 
-    # then one connected, the other was told the link is used
-    assert [r.status_code for r in responses] == [200, 410]
+    # then one connected, the other was told the account is already connected
+    assert [r.status_code for r in responses] == [200, 200]
+    assert b"already connected" in responses[1].content
     assert BrandConnection.objects.count() == 1
 
 
