@@ -23,9 +23,10 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# One day of TikTok scanning for 100,000 members on the emulator; figures go to
-# var/bench-tiktok.txt.
+# Webhook ingest against a bare view (var/bench-ingest.txt), and one day of
+# TikTok scanning for 100,000 members on the emulator (var/bench-tiktok.txt).
 bench: setup
+	timeout 600 $(BIN)/python -m tests.bench.webhook_ingest
 	timeout 1200 $(BIN)/python -m tests.bench.tiktok_scan
 
 lint: setup

@@ -20,11 +20,13 @@ SCHEDULES: list[dict[str, Any]] = [
         "minutes": 2,
     },
     {
-        # Tags have no webhook: this interval is the promise of "within five
-        # minutes". One scan per brand at a time is enforced by the scanner.
+        # Tags have no webhook: this keeps the promise of "within five minutes".
+        # django-q2 checks schedules every ~30 s, so a run starts up to 30 s
+        # late, and the queue and the walk take time too: 4 minutes leaves that
+        # margin. One scan per brand at a time is enforced by the scanner.
         "name": "scan Instagram tags",
         "func": "integrations.instagram.tasks.scan_instagram_tags",
-        "minutes": 5,
+        "minutes": 4,
     },
     {
         # Hourly check; each tenant is scanned every Tenant.tiktok_scan_hours.
@@ -36,6 +38,13 @@ SCHEDULES: list[dict[str, Any]] = [
         "name": "sync members from the Loyalty Engine",
         "func": "loyalty.tasks.sync_all_members",
         "minutes": 60,
+    },
+    {
+        # A brand owner's user token waits on a login attempt only while they
+        # choose an account; whatever an abandoned attempt kept is wiped.
+        "name": "forget abandoned login attempts",
+        "func": "integrations.meta.login.forget_stale_attempts",
+        "minutes": 15,
     },
     {
         "name": "check brand connections",

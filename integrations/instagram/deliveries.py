@@ -206,10 +206,15 @@ def _entry_time(entry: dict[str, Any]) -> datetime:
     # ``changes`` deliveries give ``time`` in seconds, messaging ones in
     # milliseconds: a value too large for seconds is taken as milliseconds.
     value = entry.get("time")
-    if not isinstance(value, int) or value <= 0:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         return timezone.now()
-    seconds = value / 1000 if value > 10**11 else value
-    return datetime.fromtimestamp(seconds, tz=UTC)
+    try:
+        seconds = value / 1000 if value > 10**11 else value
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        # A time beyond what a datetime holds says nothing usable: treated as
+        # missing, like any other odd value, so the entry's items are kept.
+        return timezone.now()
 
 
 def _store(

@@ -5,6 +5,11 @@ brand's account; a tag arrives with its media already read by the scanner. The
 media's author (a username: mentions and tags carry no IGSID) finds the member,
 and the event, the attributes and the activity's new state are written in one
 transaction so a retry never reports twice.
+
+Business Discovery is enrichment: when it is throttled the event is reported at
+once and the lookup is kept on the activity (``DISCOVERY_PENDING``) for the
+sweeper to finish after the pause, so neither the points nor the attributes wait
+on, or are lost to, a throttle.
 """
 
 import logging
@@ -44,13 +49,16 @@ MENTION_TYPES: dict[str, str] = {
 }
 
 
+class Paused(RetryLater):
+    """The brand's Graph calls are paused: retrying before the pause ends is no
+    failed attempt, so the caller does not count it."""
+
+
 def resolve(activity: Activity) -> None:
     connection = activity.connection
     if connection is None or not connection.is_connected:
         fail(activity, "connection", "The brand connection is not connected.")
         return
-    if ratelimits.is_paused(connection):
-        raise RetryLater("the brand's Graph API calls are paused (throttled)")
 
     client = GraphClient(connection.page_token)
     media = _media(client, activity, connection)
@@ -85,6 +93,10 @@ def _media(
         # one tagged media back by id.
         fail(activity, "missing", "The tag was stored without its media.")
         return None
+    # Only a lookup waits for the pause: a tag (or media read before) has what
+    # the event needs, and its Business Discovery is put off instead.
+    if ratelimits.is_paused(connection):
+        raise Paused("the brand's Graph API calls are paused (throttled)")
 
     try:
         answer = _lookup(client, activity, connection)
@@ -131,7 +143,7 @@ def _handle_lookup_error(
     code = str(error.code or "")
     if error.is_throttled:
         ratelimits.back_off(connection, error, client.last_usage)
-        raise RetryLater(f"Graph API throttled ({error.code})")
+        raise Paused(f"Graph API throttled ({error.code})")
     if error.is_token_error:
         mark_needs_reconnect(connection, error)
         fail(activity, code, "The brand's token was refused; reconnect the brand.")
@@ -184,11 +196,17 @@ def _report(
     member: Member,
     media: dict[str, Any],
     author: str,
-    found: dict[str, Any],
+    found: dict[str, Any] | None,
 ) -> None:
     activity.event = _queue_event(activity, member)
-    written = {"instagram_handle": author} | attributes.from_business_discovery(found)
-    mark_reported(activity, member, written, author)
+    written: dict[str, Any] = {"instagram_handle": author}
+    if found is None:
+        discovery.put_off(activity, author)
+    else:
+        written |= attributes.from_business_discovery(found)
+    # Named fields only: the task counted this attempt with an F() update that a
+    # whole-row save would overwrite.
+    mark_reported(activity, member, written, author, also=("event", "details"))
 
 
 def _queue_event(activity: Activity, member: Member) -> LoyaltyEvent | None:

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from integrations.instagram import attributes
+from integrations.instagram import attributes, discovery
 from integrations.instagram.keywords import first_keyword
 from integrations.instagram.reporting import mark_reported
 from integrations.meta import connections
@@ -58,9 +58,10 @@ def resolve(activity: Activity) -> None:
         _leave_unmatched(activity, username, profile)
         return
 
-    discovery = _business_discovery(client, connection, profile["username"], activity)
+    # Cached for an hour and throttle-aware; None: put off until a pause ends.
+    found = discovery.discover(client, connection, profile["username"])
     with transaction.atomic():
-        _report(activity, member, profile, discovery)
+        _report(activity, member, profile, found)
         # Send now rather than at the drain schedule's next tick.
         transaction.on_commit(lambda: async_task(DRAIN_OUTBOX))
 
@@ -121,27 +122,11 @@ def _leave_unmatched(
     logger.info("Activity unmatched", extra={"activity": activity.pk})
 
 
-def _business_discovery(
-    client: GraphClient, connection: BrandConnection, username: str, activity: Activity
-) -> dict[str, Any]:
-    """Bio and counts for business and creator accounts; {} for everyone else."""
-    try:
-        return client.business_discovery(connection.ig_user_id, username) or {}
-    except GraphError as error:
-        # Optional enrichment: the DM is still worth reporting without it.
-        logger.warning(
-            "Business Discovery failed (code %s)",
-            error.code,
-            extra={"activity": activity.pk, "fbtrace_id": error.fbtrace_id},
-        )
-        return {}
-
-
 def _report(
     activity: Activity,
     member: Member,
     profile: dict[str, Any],
-    discovery: dict[str, Any],
+    found: dict[str, Any] | None,
 ) -> None:
     is_dm = activity.kind == ActivityKind.DM
     _link(member, activity, profile)
@@ -151,13 +136,21 @@ def _report(
         # the inbox but is a mention, not a message to the brand.
         _infer_follow(activity, member, profile)
 
-    written = attributes.from_profile(
-        profile, with_follow=is_dm
-    ) | attributes.from_business_discovery(discovery)
+    written = attributes.from_profile(profile, with_follow=is_dm)
+    if found is None:
+        discovery.put_off(activity, profile["username"])
+    else:
+        written |= attributes.from_business_discovery(found)
     keyword = _claim_keyword(activity, member)
     if keyword:
         written["dm_keyword"] = keyword
-    mark_reported(activity, member, written, profile.get("username") or "")
+    mark_reported(
+        activity,
+        member,
+        written,
+        profile.get("username") or "",
+        also=("event", "details"),
+    )
 
 
 def _link(member: Member, activity: Activity, profile: dict[str, Any]) -> None:

@@ -1,6 +1,7 @@
 """The last step every resolved Instagram activity shares: queue the member's
 attributes and mark the activity reported, inside the caller's transaction."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.utils import timezone
@@ -12,10 +13,16 @@ from loyalty.models import Member
 
 
 def mark_reported(
-    activity: Activity, member: Member, written: dict[str, Any], username: str
+    activity: Activity,
+    member: Member,
+    written: dict[str, Any],
+    username: str,
+    *,
+    also: Iterable[str] = ("event",),
 ) -> None:
     """``written``: the attributes to merge; ``username``: the author as Meta
-    spells it, kept normalized on the activity."""
+    spells it, kept normalized on the activity; ``also``: other fields the
+    caller changed on ``activity``, saved with these."""
     outbox.queue_attributes(
         tenant=activity.tenant,
         member=member,
@@ -27,4 +34,7 @@ def mark_reported(
     activity.status = ActivityStatus.REPORTED
     activity.error = activity.error_code = ""
     activity.resolved_at = timezone.now()
-    activity.save()
+    # Named fields only: a whole-row save would overwrite the attempt counter
+    # the task raised with an F() update.
+    fields = ["member", "username", "status", "error", "error_code", "resolved_at"]
+    activity.save(update_fields=[*fields, *also])

@@ -3,10 +3,11 @@ polled for each connected brand.
 
 A scan walks the edge newest first, page by page with the ``after`` cursor,
 until it meets a media it already knows or one older than the watermark minus
-an overlap window, and upserts each media on (tenant, kind, media id). The
-first scan of a brand records what is already there as a baseline: tags made
-before the brand joined are not rewarded (unless the tenant's backfill window
-says otherwise).
+an overlap window, and upserts each media on (tenant, kind, media id). Until a
+first walk has read the whole edge, media older than the brand's connection are
+recorded as a baseline, not rewarded (the tenant's backfill window can reach
+further back). A walk cut short (page limit, throttle) keeps its cursor and the
+next scan continues from it.
 """
 
 import logging
@@ -45,8 +46,9 @@ OVERLAP = timedelta(hours=48)
 STALE_CLAIM = timedelta(minutes=10)
 # Above the usage threshold a brand is scanned at most this often.
 SLOW_INTERVAL = timedelta(minutes=15)
-# Limitation: a brand tagged in more than this many pages of new media between
-# two scans has the rest skipped; at 50 a page that is 2,000 tags in 5 minutes.
+# Pages read per scan. A walk that reaches it is incomplete: the next scan goes on
+# from its cursor. Limitation: tags newer than the walk's first page then wait
+# until that backlog has been read (at 50 a page, 2,000 media per scan).
 MAX_PAGES = 40
 
 
@@ -91,11 +93,23 @@ def scan(connection_id: int) -> ScanResult:
     if claimed_at is None:
         return ScanResult("busy")
     try:
+        # A scan that ended between our read and our claim moved the cursor
+        # and the watermark: walk from its state, not the one read before.
+        connection.refresh_from_db()
         return _Walk(connection).run()
     finally:
         BrandConnection.objects.filter(
             pk=connection.pk, tags_scan_started_at=claimed_at
         ).update(tags_scan_started_at=None)
+
+
+def _rewards_since(connection: BrandConnection) -> datetime:
+    """While no walk has read the whole edge, tags from this moment on are
+    rewarded: when the brand connected, less the tenant's backfill window."""
+    # Onboarding sets connected_at; connections made by the sandbox loader or
+    # typed into the admin have none, and their creation stands in for it.
+    anchor = connection.connected_at or connection.created_at
+    return anchor - timedelta(days=connection.tenant.tag_backfill_days)
 
 
 def _is_slowed_down(connection: BrandConnection) -> bool:
@@ -125,15 +139,15 @@ class _Walk:
         self.connection = connection
         self.client = GraphClient(connection.page_token)
         self.is_baseline = connection.tags_baseline_at is None
+        self.resume_after = connection.tags_resume_after or None
         # After a walk that stopped early, known media say nothing about what
         # lies behind them: only the time window stops this one.
         self.stops_at_known = not (
-            self.is_baseline or connection.is_tags_walk_incomplete
+            self.is_baseline or connection.is_tags_walk_incomplete or self.resume_after
         )
         watermark = connection.tags_watermark
         self.cutoff = watermark - OVERLAP if watermark else None
-        days = connection.tenant.tag_backfill_days
-        self.backfill_since = timezone.now() - timedelta(days=days) if days else None
+        self.rewards_since = _rewards_since(connection)
         self.newest: datetime | None = None
         # Media met earlier in this same walk: pages are no snapshot, and a
         # media repeated on the next page is not a sign of reaching old ground.
@@ -141,18 +155,24 @@ class _Walk:
         self.result = ScanResult("scanned")
 
     def run(self) -> ScanResult:
-        after: str | None = None
+        after = self.resume_after
         for _ in range(MAX_PAGES):
             page = self._page(after)
             if page is None:
-                self._finish(complete=False)
+                # Throttled: the same page is asked for after the pause. Other
+                # errors drop the cursor (it may be what Meta refused).
+                keep = after if self.result.outcome == "throttled" else None
+                self._finish(complete=False, resume_after=keep)
                 return self.result
-            data, after = page
+            data, next_after = page
             self.result.pages += 1
             reached_known = self._record_page(data)
-            if reached_known or after is None:
-                break
-        self._finish(complete=True)
+            if reached_known or next_after is None:
+                self._finish(complete=True)
+                return self.result
+            after = next_after
+        self.result.outcome = "page limit"
+        self._finish(complete=False, resume_after=after)
         return self.result
 
     def _page(self, after: str | None) -> tuple[list[Any], str | None] | None:
@@ -183,10 +203,17 @@ class _Walk:
     def _record_page(self, data: list[Any]) -> bool:
         reached_known = False
         for media in data:
+            media_id = str(media.get("id") or "")
+            if not media_id:
+                # Nothing to key it on, and no sign of reaching old ground.
+                logger.warning(
+                    "Tagged media without an id skipped",
+                    extra={"connection": self.connection.pk},
+                )
+                continue
             happened = parse_time(media.get("timestamp"))
             if happened and (self.newest is None or happened > self.newest):
                 self.newest = happened
-            media_id = str(media.get("id") or "")
             created = self._record(media_id, media, happened)
             known_before = not created and media_id not in self.walked
             self.walked.add(media_id)
@@ -197,10 +224,10 @@ class _Walk:
     def _record(
         self, media_id: str, media: dict[str, Any], happened: datetime | None
     ) -> bool:
-        if not media_id:
-            return False
+        # Until a walk has read the whole edge, a media older than the brand's
+        # connection (or without a time) may be one that was there before it.
         is_reward = not self.is_baseline or bool(
-            self.backfill_since and happened and happened >= self.backfill_since
+            happened and happened >= self.rewards_since
         )
         with transaction.atomic():
             activity, created = Activity.objects.get_or_create(
@@ -240,19 +267,23 @@ class _Walk:
         else:
             self.result.baseline += 1
 
-    def _finish(self, *, complete: bool) -> None:
+    def _finish(self, *, complete: bool, resume_after: str | None = None) -> None:
         now = timezone.now()
         fields: dict[str, Any] = {
             "tags_scanned_at": now,
             "is_tags_walk_incomplete": not complete,
+            "tags_resume_after": resume_after or "",
         }
         if complete and self.is_baseline:
             fields["tags_baseline_at"] = now
         old = self.connection.tags_watermark
+        # A clock that runs ahead (or a bad timestamp) must not put the
+        # watermark in the future, or the overlap window would skip real tags.
+        newest = min(self.newest, now) if self.newest else None
         # The watermark only moves after a complete walk: media behind an early
         # stop may be older than what was seen.
-        if complete and self.newest and (old is None or self.newest > old):
-            fields["tags_watermark"] = self.newest
+        if complete and newest and (old is None or newest > old):
+            fields["tags_watermark"] = newest
         BrandConnection.objects.filter(pk=self.connection.pk).update(**fields)
         logger.info(
             "Tag scan %s", self.result, extra={"connection": self.connection.pk}

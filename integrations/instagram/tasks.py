@@ -9,7 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from integrations.instagram import deliveries, mentions, messages, tags
+from integrations.instagram import deliveries, discovery, mentions, messages, tags
 from integrations.models import (
     Activity,
     ActivityKind,
@@ -78,6 +78,15 @@ def resolve_activity(activity_id: int) -> str:
     Activity.objects.filter(pk=activity_id).update(attempts=F("attempts") + 1)
     try:
         resolver(activity)
+    except mentions.Paused as error:
+        # Not a failed attempt: a throttle pause may last hours, and counting
+        # each sweep against it would give the activity up before Meta allows a
+        # single call. The sweeper leaves it alone until the pause ends.
+        Activity.objects.filter(pk=activity_id).update(
+            attempts=F("attempts") - 1, error=str(error)[:500]
+        )
+        logger.info("Activity waits for the brand's pause to end: %s", error)
+        return f"activity {activity_id}: paused"
     except messages.RetryLater as error:
         # Left pending: the sweeper tries again once the provider recovers.
         Activity.objects.filter(pk=activity_id).update(error=str(error)[:500])
@@ -93,8 +102,20 @@ def resolve_activity(activity_id: int) -> str:
     return f"activity {activity_id}: {activity.status}"
 
 
+def refresh_activity_attributes(activity_id: int) -> str:
+    """Finish the Business Discovery lookup a throttle put off for an activity."""
+    activity = (
+        Activity.objects.select_related("tenant", "connection", "member")
+        .filter(pk=activity_id, status=ActivityStatus.REPORTED)
+        .first()
+    )
+    if activity is None:
+        return f"activity {activity_id}: nothing to do"
+    return f"activity {activity_id}: {discovery.refresh_attributes(activity)}"
+
+
 def scan_instagram_tags() -> str:
-    """Scheduled every 5 minutes: one scan task per connected brand."""
+    """Scheduled (socialportal.schedules): one scan task per connected brand."""
     return tags.scan_all()
 
 
@@ -103,8 +124,10 @@ def scan_brand_tags(connection_id: int) -> str:
 
 
 def resume_stalled() -> str:
-    """Re-queue deliveries and activities whose task never finished."""
-    cutoff = timezone.now() - STALL_AFTER
+    """Re-queue deliveries and activities whose task never finished, and
+    attribute lookups a throttle put off, once their brand's pause is over."""
+    now = timezone.now()
+    cutoff = now - STALL_AFTER
     deliveries_due = list(
         WebhookDelivery.objects.filter(
             status=DeliveryStatus.RECEIVED,
@@ -118,7 +141,18 @@ def resume_stalled() -> str:
             seen_at__lt=cutoff,
             attempts__lt=MAX_ACTIVITY_ATTEMPTS,
             kind__in=list(_RESOLVERS),
-        ).values_list("pk", flat=True)[:500]
+        )
+        # Nothing can be read for a paused brand; its activities wait.
+        .exclude(connection__graph_paused_until__gt=now)
+        .values_list("pk", flat=True)[:500]
+    )
+    refreshes_due = list(
+        Activity.objects.filter(
+            status=ActivityStatus.REPORTED,
+            details__has_key=discovery.DISCOVERY_PENDING,
+        )
+        .exclude(connection__graph_paused_until__gt=now)
+        .values_list("pk", flat=True)[:500]
     )
     exhausted = Activity.objects.filter(
         status=ActivityStatus.PENDING,
@@ -129,9 +163,12 @@ def resume_stalled() -> str:
         async_task("integrations.instagram.tasks.process_delivery", pk)
     for pk in activities_due:
         async_task("integrations.instagram.tasks.resolve_activity", pk)
+    for pk in refreshes_due:
+        async_task("integrations.instagram.tasks.refresh_activity_attributes", pk)
     return (
         f"re-queued {len(deliveries_due)} deliveries, {len(activities_due)} "
-        f"activities; gave up on {exhausted}"
+        f"activities, {len(refreshes_due)} attribute lookups; "
+        f"gave up on {exhausted}"
     )
 
 

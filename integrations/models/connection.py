@@ -59,6 +59,9 @@ class BrandConnection(models.Model):
     # A scan stopped early (throttled): the next one must not stop at the first
     # media it already knows, as the pages behind it were never read.
     is_tags_walk_incomplete = models.BooleanField(default=False)
+    # The ``after`` cursor where an incomplete walk stopped (page limit or a
+    # throttle): the next scan continues from it instead of the first page.
+    tags_resume_after = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

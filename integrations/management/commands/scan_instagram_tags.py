@@ -1,6 +1,6 @@
 """``scan_instagram_tags``: poll the ``tags`` edge of every connected brand now.
 
-The same scan runs every 5 minutes as a django-q2 schedule; a brand already
+The same scan runs every 4 minutes as a django-q2 schedule; a brand already
 being scanned (by the schedule or another run of this command) answers "busy".
 Reportable tags are resolved by the task queue, as webhook activity is.
 """

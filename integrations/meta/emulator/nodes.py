@@ -9,6 +9,7 @@ possibly null).
 """
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from integrations.meta.emulator import errors
@@ -156,11 +157,32 @@ def visible_media(brand: SandboxBrand, relation: str) -> list[SandboxMedia]:
     )
     found = [
         media
-        for media in SandboxMedia.objects.order_by("-timestamp", "-media_id")
+        for media in SandboxMedia.objects.all()
         if brand.slug in _slugs(getattr(media, relation))
         and media.username not in private
     ]
-    return found
+    # By the instant, not the text: world files may give times with different
+    # UTC offsets, which do not sort as strings.
+    return sorted(found, key=media_order, reverse=True)
+
+
+def media_order(media: SandboxMedia) -> tuple[datetime, str]:
+    """The key the ``tags`` edge sorts and pages by (newest first, reversed)."""
+    return instant(media.timestamp), media.media_id
+
+
+def instant(timestamp: str) -> datetime:
+    """A world file's media time as an aware instant; the oldest if unreadable."""
+    for parse in (
+        lambda value: datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z"),
+        datetime.fromisoformat,
+    ):
+        try:
+            parsed = parse(timestamp)
+        except (TypeError, ValueError):
+            continue
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return datetime.min.replace(tzinfo=UTC)
 
 
 def mentioned_media(brand: SandboxBrand, spec: FieldSpec) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import hmac
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -91,7 +92,7 @@ def _tags(
         # Keyset cursors: the page after a cursor starts below the media it
         # names, so media removed meanwhile do not shift the pages.
         key = _cursor_key(after)
-        media = [item for item in media if (item.timestamp, item.media_id) < key]
+        media = [item for item in media if nodes.media_order(item) < key]
     page, more = media[:limit], len(media) > limit
     body: dict[str, Any] = {"data": [nodes.media_fields(item, specs) for item in page]}
     if page:
@@ -116,7 +117,7 @@ def _cursor(media: SandboxMedia) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _cursor_key(cursor: str) -> tuple[str, str]:
+def _cursor_key(cursor: str) -> tuple[datetime, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         timestamp, _, media_id = (
@@ -124,7 +125,7 @@ def _cursor_key(cursor: str) -> tuple[str, str]:
         )
     except (ValueError, UnicodeDecodeError):
         raise errors.GraphFault(100, "(#100) Invalid cursor") from None
-    return timestamp, media_id
+    return nodes.instant(timestamp), media_id
 
 
 def authenticate(request: HttpRequest) -> SandboxBrand:

@@ -44,6 +44,7 @@ class FakeGraph:
     tag_pages: dict[str, dict[str, Any] | GraphError] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
     last_usage: dict[str, Any] = field(default_factory=dict)
+    last_usage: dict[str, Any] = field(default_factory=dict)
     # Called on each tags read, to act while a scan is in progress.
     on_tags: Callable[[], None] | None = None
 

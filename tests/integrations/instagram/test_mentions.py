@@ -1,5 +1,6 @@
 """Caption and comment mentions: from the ``mentions`` webhook to the outbox."""
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ from integrations.models import (
     ActivityKind,
     ActivityStatus,
     DiscoveryCacheEntry,
+    WebhookDelivery,
 )
 from loyalty.models import AttributeWrite, LoyaltyEvent
 from tests.integrations.instagram.conftest import FakeGraph, fixture_json
@@ -294,3 +296,36 @@ def test_it_fails_a_tag_stored_without_its_media(
     activity.refresh_from_db()
     assert (activity.status, activity.error_code) == (ActivityStatus.FAILED, "missing")
     assert fake_graph.calls == []
+
+
+def test_reporting_keeps_the_attempt_the_task_counted(
+    deliver: Deliver, connection: Any, make_member: Any, fake_graph: FakeGraph
+) -> None:
+    make_member("@Jane.Doe")
+    media = fixture_json("graph__mentioned_media_post")["mentioned_media"]
+    fake_graph.media[media["id"]] = media
+
+    deliver("mentions__caption_post")
+
+    activity = Activity.objects.get()
+    assert activity.status == ActivityStatus.REPORTED
+    assert activity.attempts == 1
+
+
+def test_an_entry_time_beyond_any_date_is_taken_as_missing(
+    deliver: Deliver, connection: Any, make_member: Any, fake_graph: FakeGraph
+) -> None:
+    # given a delivery whose entry time no datetime can hold
+    make_member("@Jane.Doe")
+    media = fixture_json("graph__mentioned_media_post")["mentioned_media"]
+    fake_graph.media[media["id"]] = media
+    body = fixture_json("mentions__caption_post")
+    body["entry"][0]["time"] = 99999999999999999999999
+
+    # when
+    deliver(json.dumps(body).encode())
+
+    # then the entry's mention is kept and reported
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.summary == {"activities:mention": 1}
+    assert Activity.objects.get().status == ActivityStatus.REPORTED

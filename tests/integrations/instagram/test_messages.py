@@ -465,3 +465,43 @@ def test_a_delivery_with_a_failing_item_is_flagged_for_reprocessing(
     assert delivery.status == "failed"
     assert delivery.summary["item_errors"] == 3
     assert "3 item(s) failed" in delivery.error
+
+
+def test_a_throttled_discovery_puts_the_dm_attributes_off_not_the_dm(
+    deliver: Deliver, connection: Any, make_member: Any, fake_graph: FakeGraph
+) -> None:
+    # given Business Discovery answers with a throttling error
+    from integrations.instagram.discovery import DISCOVERY_PENDING
+    from integrations.meta.graph import GraphError
+
+    make_member("@Jane.Doe")
+    fake_graph.discovery["jane.doe"] = GraphError("limit", code=80002)
+
+    # when
+    deliver("messages__text")
+
+    # then the DM is reported now, and the lookup waits for the pause to end
+    assert [e[0] for e in events()] == ["DM_YOU_SOCIAL", "FOLLOWED_YOU_SOCIAL"]
+    activity = Activity.objects.get()
+    assert activity.details[DISCOVERY_PENDING] == "Jane.Doe"
+    connection.refresh_from_db()
+    assert connection.graph_paused_until is not None
+
+
+def test_business_discovery_is_asked_once_an_hour_per_member(
+    deliver: Deliver, connection: Any, make_member: Any, fake_graph: FakeGraph
+) -> None:
+    make_member("@Jane.Doe")
+    fake_graph.discovery["jane.doe"] = {"media_count": 3, "biography": "hi"}
+
+    deliver("messages__text")
+    deliver("messages__standby")
+
+    lookups = [call for call in fake_graph.calls if call[0] == "business_discovery"]
+    assert len(lookups) == 1
+    assert [
+        w.attributes.get("instagram_bio") for w in AttributeWrite.objects.all()
+    ] == [
+        "hi",
+        "hi",
+    ]

@@ -251,12 +251,17 @@ def test_a_throttled_scan_backs_off_and_resumes_where_it_stopped(
     ):
         tasks.resolve_activity(pk)
 
-    # then it walks past the media it already had and finds the rest
-    assert (resumed.outcome, resumed.pages, resumed.new) == ("scanned", 3, 2)
+    # then it goes on from the page that was refused and finds the rest
+    assert (resumed.outcome, resumed.pages, resumed.new) == ("scanned", 2, 2)
+    assert [c for c in three_pages.calls if c[0] == "tags"] == [
+        ("tags", "QVFIUjZA2"),
+        ("tags", "QVFIUjZA4"),
+    ]
     assert Activity.objects.filter(kind=ActivityKind.TAG).count() == 4
     assert len(tag_events()) == 3
     connected_before.refresh_from_db()
     assert not connected_before.is_tags_walk_incomplete
+    assert connected_before.tags_resume_after == ""
 
 
 def test_two_runs_started_at_once_on_one_brand_walk_once(
@@ -376,3 +381,135 @@ def test_the_command_scans_and_reports_a_busy_brand(
         busy.getvalue().strip() == "acme @acmecoffee: busy: 0 pages, 0 new, 0 baseline"
     )
     assert "scanned: 3 pages, 4 new" in done.getvalue()
+
+
+def _graph_time(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def _tag(media_id: str, username: str, timestamp: str) -> dict[str, Any]:
+    return {
+        "id": media_id,
+        "username": username,
+        "caption": "Tagged",
+        "media_product_type": "FEED",
+        "permalink": f"https://www.instagram.com/p/{media_id}/",
+        "timestamp": timestamp,
+    }
+
+
+@pytest.mark.parametrize("since", ["connected_at", "created_at"])
+def test_tags_posted_after_connecting_but_before_the_first_scan_are_rewarded(
+    scan: Scan,
+    connection: BrandConnection,
+    make_member: Any,
+    fake_graph: FakeGraph,
+    since: str,
+) -> None:
+    # given a brand connected ten minutes ago (onboarding sets connected_at;
+    # a sandbox or admin connection only has created_at), never scanned since
+    connected = timezone.now() - timedelta(minutes=10)
+    fields = {"connected_at": connected} if since == "connected_at" else {}
+    BrandConnection.objects.filter(pk=connection.pk).update(
+        created_at=connected if since == "created_at" else timezone.now(), **fields
+    )
+    jane = make_member("@Jane.Doe")
+    make_member("JOHN_smith")
+    fresh = _graph_time(timezone.now() - timedelta(minutes=5))
+    old = _graph_time(connected - timedelta(days=1))
+    fake_graph.tag_pages = {
+        "": {
+            "data": [
+                _tag("18000000000000101", "jane.doe", fresh),
+                _tag("18000000000000102", "john_smith", old),
+            ],
+            "paging": {"cursors": {}},
+        }
+    }
+
+    # when the first complete scan runs
+    result = scan()
+
+    # then the tag made after connecting is rewarded, the older one is not
+    assert (result.new, result.baseline) == (1, 1)
+    assert tag_events() == [
+        (jane.wll_user_id, "instagram:tag:18000000000000101:MENTIONED_YOU_SOCIAL")
+    ]
+    older = Activity.objects.get(source_id="18000000000000102")
+    assert older.status == ActivityStatus.IGNORED
+
+
+def test_a_media_without_an_id_is_skipped_and_does_not_stop_the_walk(
+    scan: Scan,
+    connected_before: BrandConnection,
+    make_member: Any,
+    three_pages: FakeGraph,
+) -> None:
+    # given a first page that starts with a media Meta sent without an id
+    make_member("@Jane.Doe")
+    page_1 = three_pages.tag_pages[""]
+    assert isinstance(page_1, dict)
+    page_1["data"].insert(0, {**page_1["data"][0], "id": ""})
+
+    # when
+    result = scan()
+
+    # then all three pages are read and the id-less media recorded nowhere
+    assert (result.outcome, result.pages, result.new) == ("scanned", 3, 4)
+    assert not Activity.objects.filter(source_id="").exists()
+
+
+def test_a_walk_cut_short_by_the_page_limit_resumes_from_its_cursor(
+    scan: Scan,
+    connected_before: BrandConnection,
+    make_member: Any,
+    three_pages: FakeGraph,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a scan allowed two pages, and three pages of new tags
+    make_member("@Jane.Doe")
+    monkeypatch.setattr(tags, "MAX_PAGES", 2)
+
+    # when
+    first = scan()
+
+    # then the walk is incomplete: no watermark, and the cursor is kept
+    assert (first.outcome, first.pages, first.new) == ("page limit", 2, 3)
+    connected_before.refresh_from_db()
+    assert connected_before.is_tags_walk_incomplete
+    assert connected_before.tags_resume_after == "QVFIUjZA4"
+    assert connected_before.tags_watermark is None
+
+    # when the next scan runs
+    three_pages.calls.clear()
+    second = scan()
+
+    # then it reads only the page it had not reached, and completes
+    assert [c for c in three_pages.calls if c[0] == "tags"] == [("tags", "QVFIUjZA4")]
+    assert (second.outcome, second.new) == ("scanned", 1)
+    assert len(tag_events()) == 2
+    connected_before.refresh_from_db()
+    assert not connected_before.is_tags_walk_incomplete
+    assert connected_before.tags_resume_after == ""
+    assert connected_before.tags_watermark is not None
+
+
+def test_a_media_time_in_the_future_does_not_move_the_watermark_past_now(
+    scan: Scan, connected_before: BrandConnection, fake_graph: FakeGraph
+) -> None:
+    # given a media claiming to be posted tomorrow
+    tomorrow = _graph_time(timezone.now() + timedelta(days=1))
+    fake_graph.tag_pages = {
+        "": {
+            "data": [_tag("18000000000000103", "jane.doe", tomorrow)],
+            "paging": {"cursors": {}},
+        }
+    }
+
+    # when
+    before = timezone.now()
+    scan()
+
+    # then
+    connected_before.refresh_from_db()
+    assert before <= connected_before.tags_watermark <= timezone.now()

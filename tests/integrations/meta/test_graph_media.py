@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from integrations.instagram import ratelimits, tags
+from integrations.instagram.media import parse_time
 from integrations.meta.graph import TAGS_PAGE_SIZE, GraphClient, GraphError
 from integrations.models import (
     Activity,
@@ -77,6 +78,30 @@ def test_it_pages_the_tags_edge_by_after_cursors(media_world: SandboxBrand) -> N
     assert ids[0] == _id(56)
     assert last is None
     assert first[0]["timestamp"] > second[0]["timestamp"]
+
+
+@live
+def test_the_tags_edge_orders_and_pages_by_instant_across_utc_offsets(
+    media_world: SandboxBrand,
+) -> None:
+    # given a page and more of +0000 media, and one whose -2300 offset makes it
+    # the newest instant though its text sorts among the others
+    for number in range(TAGS_PAGE_SIZE + 3):
+        _media(number)
+    _media(97, timestamp="2026-12-02T23:00:00-2300")
+
+    # when
+    client = GraphClient(TOKEN)
+    first, after = client.tags(BRAND_IG_ID)
+    second, last = client.tags(BRAND_IG_ID, after)
+
+    # then it comes first, and the cursor neither repeats nor skips a media
+    ids = [item["id"] for item in first + second]
+    assert ids[0] == _id(97)
+    assert len(ids) == len(set(ids)) == TAGS_PAGE_SIZE + 4
+    instants = [parse_time(item["timestamp"]) for item in first + second]
+    assert instants == sorted(instants, reverse=True)
+    assert last is None
 
 
 @live
