@@ -75,14 +75,10 @@ class BrandConnectionAdmin(WriteOnlySecretsAdmin):
     list_select_related = ["tenant"]
     search_fields = ["username", "ig_user_id", "page_id"]
     actions = ["check_now"]
-    fields = [
-        "tenant",
-        "ig_user_id",
-        "username",
-        "page_id",
-        "page_token",
-        "status",
-        "status_reason",
+    # Everything below the editable fields is written by onboarding, the
+    # connection check and the scanners; a form opened before a throttle and
+    # saved after it must not lift the pause, for one.
+    readonly_fields = [
         "subscription",
         "granted_scopes",
         "fb_user_id",
@@ -99,24 +95,15 @@ class BrandConnectionAdmin(WriteOnlySecretsAdmin):
         "created_at",
         "updated_at",
     ]
-    readonly_fields = [
-        "subscription",
-        "granted_scopes",
-        "fb_user_id",
-        "connected_at",
-        "checked_at",
-        "graph_api_state",
-        "graph_usage_display",
-        "graph_usage_at",
-        # Written by the workers; a form opened before a throttle and saved after
-        # it must not lift the pause.
-        "graph_paused_until",
-        "tags_baseline_at",
-        "tags_scanned_at",
-        "tags_watermark",
-        "is_tags_walk_incomplete",
-        "created_at",
-        "updated_at",
+    fields = [
+        "tenant",
+        "ig_user_id",
+        "username",
+        "page_id",
+        "page_token",
+        "status",
+        "status_reason",
+        *readonly_fields,
     ]
 
     @admin.display(description="status", ordering="status")

@@ -12,18 +12,17 @@ its temporary directory is removed when it ends.
 import os
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.request import urlopen
 
 from cryptography.fernet import Fernet
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.support import ROOT, free_port, manage, wait_for_health
+
 OUT = ROOT / "var" / "bench-tiktok.txt"
 MEMBERS = 100_000
 POSTS_PER_DAY = 10_000
@@ -41,10 +40,10 @@ def main() -> None:
 
 
 def _bench(workdir: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = _env(workdir, port)
     os.environ.update(env)
-    _manage(env, "migrate", "--noinput")
+    manage(env, "migrate", "--noinput")
     seeded = _seed()
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
@@ -54,9 +53,9 @@ def _bench(workdir: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_for_health(f"http://127.0.0.1:{port}")
+        wait_for_health(port)
         started = time.monotonic()
-        output = _manage(env, "scan_tiktok", "--tenant", "bench")
+        output = manage(env, "scan_tiktok", "--tenant", "bench")
         elapsed = time.monotonic() - started
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     finally:
@@ -188,21 +187,6 @@ def _already_reported(tenant, videos) -> None:  # type: ignore[no-untyped-def]
     )
 
 
-def _manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"manage.py {args[0]} failed:\n{done.stdout}{done.stderr}")
-    return done.stdout.strip()
-
-
 def _write(seeded: dict[str, int], output: str, elapsed: float, peak_mb: float) -> None:
     from django.conf import settings
 
@@ -253,23 +237,6 @@ def _write(seeded: dict[str, int], output: str, elapsed: float, peak_mb: float) 
     OUT.parent.mkdir(exist_ok=True)
     OUT.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
-
-
-def _wait_for_health(base_url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urlopen(base_url + "/healthz", timeout=2):  # noqa: S310 - loopback
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit("the server did not start")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 if __name__ == "__main__":
