@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from socialportal.env import env_bool, env_int, env_list, env_str, env_url
@@ -25,6 +26,14 @@ SECRET_KEY = env_str("SECRET_KEY")
 ENCRYPTION_KEYS = env_list("ENCRYPTION_KEYS")
 if not ENCRYPTION_KEYS:
     raise ImproperlyConfigured("ENCRYPTION_KEYS must hold at least one Fernet key.")
+for _position, _key in enumerate(ENCRYPTION_KEYS, start=1):
+    try:
+        Fernet(_key.encode())
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"ENCRYPTION_KEYS: key {_position} is not a Fernet key "
+            "(32 url-safe base64-encoded bytes)."
+        ) from None
 
 PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])

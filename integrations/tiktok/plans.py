@@ -57,12 +57,14 @@ def scannable_members(tenant: Tenant):  # type: ignore[no-untyped-def]
 
 
 def due_days(
-    tenant: Tenant, now: datetime, early_reads: bool = True
+    tenant: Tenant, now: datetime, early_reads: bool = True, today_so_far: bool = False
 ) -> dict[date, int]:
     """Days with a read due, each with the number of reads due by ``now``.
 
     Without ``early_reads`` a day is due only once its last read point has come,
-    and that one read settles it.
+    and that one read settles it. With ``today_so_far`` the current day is read
+    too, as far as the source has indexed it: that read counts as none of the
+    day's points, so the day is still read at each of them.
     """
     lookback = math.ceil(max(settings.TIKTOK_READ_HOURS) / 24)
     today = now.astimezone(UTC).date()
@@ -81,6 +83,8 @@ def due_days(
         final = reads == len(settings.TIKTOK_READ_HOURS)
         if reads > done.get(day, 0) and (early_reads or final):
             due[day] = reads
+        elif back == 0 and today_so_far:
+            due[day] = done.get(day, 0)
     return due
 
 
@@ -91,12 +95,19 @@ def early_reads_fit(members: int, posts_per_day: int, source: Source) -> bool:
     read once, when the source's indexing lag has passed. Its posts are reported
     later, but the quota holds.
     """
+    return reads_fit(members, posts_per_day, source, len(settings.TIKTOK_READ_HOURS))
+
+
+def reads_fit(
+    members: int, posts_per_day: int, source: Source, reads_per_day: float
+) -> bool:
+    """Whether ``reads_per_day`` whole-day reads fit the tenant's daily share."""
     per_read = min(
         math.ceil(members / source.username_batch),
         max(1, math.ceil(posts_per_day / source.page_size)),
     )
     budget = source.requests_per_day * TENANT_DAILY_SHARE * QUERY_SHARE
-    return per_read * len(settings.TIKTOK_READ_HOURS) <= budget
+    return per_read * reads_per_day <= budget
 
 
 def ranges(days: dict[date, int]) -> list[dict]:
@@ -129,20 +140,40 @@ def username_cost(units: list[dict], members: int, source: Source) -> int:
     return len(units) * batches
 
 
-def hashtag_cost(units: list[dict], posts_per_day: int, source: Source) -> int:
+def hashtag_cost(
+    units: list[dict], posts_per_day: int, source: Source, now: datetime | None = None
+) -> int:
+    """Requests to read ``units`` by hashtag; the current day counts for the
+    part of it that has passed."""
     return sum(
-        max(1, math.ceil(posts_per_day * len(unit["days"]) / source.page_size))
+        max(1, math.ceil(posts_per_day * _days(unit, now) / source.page_size))
         for unit in units
+    )
+
+
+def _days(unit: dict, now: datetime | None) -> float:
+    if now is None:
+        return len(unit["days"])
+    today = now.astimezone(UTC)
+    elapsed = (today - datetime.combine(today.date(), time.min, UTC)) / timedelta(1)
+    return sum(
+        elapsed if date.fromisoformat(day) == today.date() else 1.0
+        for day in unit["days"]
     )
 
 
 def choose(tenant: Tenant, now: datetime, source: Source) -> Choice:
     members = scannable_members(tenant).count()
     posts = daily_posts(tenant)
-    early = early_reads_fit(members, posts, source)
-    units = ranges(due_days(tenant, now, early_reads=early))
+    points = len(settings.TIKTOK_READ_HOURS)
+    early = reads_fit(members, posts, source, points)
+    # Reading the current day at every scan finds posts the source indexed
+    # quickly, for tenants whose share allows it (the lag is "up to" 48 h).
+    scans_per_day = 24 / max(1, tenant.tiktok_scan_hours)
+    today = early and reads_fit(members, posts, source, points + scans_per_day)
+    units = ranges(due_days(tenant, now, early_reads=early, today_so_far=today))
     by_usernames = username_cost(units, members, source)
-    by_hashtags = hashtag_cost(units, posts, source)
+    by_hashtags = hashtag_cost(units, posts, source, now)
     # Ties go to usernames: the same requests bring far fewer records.
     if by_usernames <= by_hashtags:
         return Choice(ScanPlan.USERNAMES, units, by_usernames, members, posts)

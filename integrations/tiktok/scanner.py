@@ -297,7 +297,8 @@ def _close_unit(row: TikTokScan, unit: dict) -> None:
         read, _ = TikTokDayRead.objects.get_or_create(tenant=row.tenant, day=day)
         read.reads = max(read.reads, reads)
         read.last_read_at = now
-        if row.plan == ScanPlan.HASHTAGS:
+        # A read of the day so far (no point reached yet) is not its count.
+        if row.plan == ScanPlan.HASHTAGS and reads > 0:
             read.hashtag_posts = unit["counts"].get(day, 0)
         read.save()
 

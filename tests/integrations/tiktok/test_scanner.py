@@ -278,8 +278,9 @@ def test_10000_members_cost_what_the_usernames_plan_says(settings) -> None:
 
 
 def test_the_hashtags_plan_costs_a_request_per_hundred_posts(settings) -> None:
-    # given 301 members (4 batches) and a quiet hashtag: 250 posts yesterday
-    settings.TIKTOK_DEFAULT_DAILY_POSTS = 100
+    # given 301 members (4 batches) and a hashtag expected to be quiet (50 posts
+    # a day, so under four pages for the due days), with 250 posts yesterday
+    settings.TIKTOK_DEFAULT_DAILY_POSTS = 50
     tenant = tiktok_tenant()
     Member.objects.bulk_create(
         Member(
@@ -312,15 +313,38 @@ def test_the_hashtags_plan_costs_a_request_per_hundred_posts(settings) -> None:
     assert TikTokDayRead.objects.get(tenant=tenant, day=yesterday).hashtag_posts == 250
 
 
-def test_a_day_is_read_again_only_when_its_next_read_is_due() -> None:
+def test_a_past_day_is_read_again_only_when_its_next_read_is_due() -> None:
     tenant = tiktok_tenant()
     tiktok_member(tenant, "janedoe")
     user("janedoe")
+    today = timezone.now().astimezone(UTC).date().isoformat()
 
     scan(tenant)
     again = scan(tenant)
 
-    assert again.scan.units == [] and again.scan.counters.get("requests", 0) == 0
+    # only the current day, read as far as it is indexed, with one request
+    assert again.scan.counters.get("requests", 0) == 1
+    assert TikTokDayRead.objects.get(tenant=tenant, day=today).reads == 0
+
+
+def test_a_video_posted_today_is_reported_on_the_next_scan() -> None:
+    # given a quiet tenant, whose share allows reading the day so far
+    tenant = tiktok_tenant()
+    jane = tiktok_member(tenant, "janedoe")
+    user("janedoe", follower_count=7)
+    scan(tenant)
+    post("janedoe", "fresh #AcmeCoffee", at=int(timezone.now().timestamp()) - 60)
+
+    # when
+    outcome = scan(tenant)
+
+    # then
+    assert outcome.scan.counters.get("reported") == 1
+    event = LoyaltyEvent.objects.get()
+    assert (event.subject, event.payload["caption"]) == (
+        jane.wll_user_id,
+        "fresh #AcmeCoffee",
+    )
 
 
 def test_a_busy_tenant_reads_each_day_once_after_the_lag(settings) -> None:
