@@ -4,8 +4,8 @@ Every call carries the tenant's ``X-Api-Key`` and an admin token obtained by the
 client-credentials grant. Errors come back as three kinds the outbox can act on:
 retry later (429, 5xx, network), give up (any other 4xx), or "not found".
 
-Facts and inferences are taken from shared/reference/wll.md; that file's section
-is named beside each API function.
+Each API function names the WLL documentation it follows ("WLL docs: …" for
+pages of its knowledge base, "WLL OpenAPI" for the document it publishes).
 """
 
 import hashlib
@@ -81,7 +81,7 @@ class LoyaltyNotFoundError(LoyaltyRejectedError):
 
 def format_occurred_at(dt: datetime) -> str:
     """UTC with milliseconds and ``Z``: WLL's occurredAt pattern needs a fraction
-    after the seconds, so ``...:00Z`` would be refused (wll.md §2)."""
+    after the seconds, so ``...:00Z`` would be refused (WLL docs: events)."""
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise ValueError("occurred_at must be timezone-aware")
     utc = dt.astimezone(UTC)
@@ -144,7 +144,7 @@ class LoyaltyClient:
     def report_event(
         self, type: str, subject: str, payload: dict, occurred_at: datetime
     ) -> dict:
-        # wll.md §2, OpenAPI EventController.create (POST /events/).
+        # WLL OpenAPI EventController.create (POST /events/).
         _check_event(type, subject)
         body = {
             "type": type,
@@ -163,7 +163,7 @@ class LoyaltyClient:
         WLL's OpenAPI (EventListParams is an untyped object); we pass
         ``subject`` and also check it on every row in case it is ignored.
         """
-        # wll.md §2, OpenAPI EventController.list (GET /events/).
+        # WLL OpenAPI EventController.list (GET /events/).
         params = {"subject": subject, "order": "DESC", "limit": 1000}
         wanted = format_occurred_at(occurred_at)
         for event in _unwrap_list(self._call("GET", "/events", params=params)):
@@ -176,11 +176,11 @@ class LoyaltyClient:
         return None
 
     def get_user(self, user_id: str) -> dict:
-        # wll.md §3, OpenAPI UserController.retrieve (GET /users/{id}).
+        # WLL OpenAPI UserController.retrieve (GET /users/{id}).
         return _unwrap_object(self._call("GET", _user_path(user_id)))
 
     def list_users(self, limit: int, skip: int) -> list[dict]:
-        # wll.md §3-4, OpenAPI UserController.list; `order` is required there.
+        # WLL OpenAPI UserController.list; `order` is required there.
         params = {"limit": limit, "skip": skip, "order": "ASC"}
         return _unwrap_list(self._call("GET", "/users", params=params))
 
@@ -188,11 +188,12 @@ class LoyaltyClient:
         """Merge ``attributes`` into the user's ``profile.attributes``.
 
         WLL does not document whether PATCH merges the attributes object or
-        replaces it (wll.md §3, open question 2), so we read the user first and
+        replaces it (WLL docs: users), so we read
+        the user first and
         send the whole merged object.
         Limitation: a change the member makes between our GET and PATCH is lost.
         """
-        # wll.md §3, OpenAPI UserController.update (PATCH /users/{id}, UserPatch).
+        # WLL OpenAPI UserController.update (PATCH /users/{id}, UserPatch).
         user = self.get_user(user_id)
         current = (user.get("profile") or {}).get("attributes") or {}
         merged = {**current, **attributes}
@@ -206,8 +207,8 @@ class LoyaltyClient:
     ) -> Any:
         response = self._send(method, path, json, params, self._token())
 
-        # INFERENCE (wll.md §4): a 401 may mean our cached token was revoked or
-        # expired early; mint a fresh one and try exactly once more.
+        # INFERENCE (WLL docs: admin access): a 401 may mean our cached token was
+        # revoked or expired early; mint a fresh one and try exactly once more.
         if response.status_code == 401:
             cache.delete(self._token_cache_key())
             response = self._send(method, path, json, params, self._token())
@@ -268,7 +269,7 @@ class LoyaltyClient:
 
     def _reason(self, response: requests.Response) -> str:
         """A short message from the error body. WLL's error shape is undocumented
-        (wll.md §2), so look for the usual keys and fall back to the text."""
+        (WLL docs: events), so look for the usual keys and fall back to the text."""
         phrase = _phrase(response.status_code)
         body = _json_or_empty(response)
         message = ""
@@ -315,7 +316,7 @@ class LoyaltyClient:
         return token
 
     def _fetch_token(self) -> tuple[str, int]:
-        # wll.md §1 "Admin token": client-credentials grant, JSON body.
+        # WLL docs: admin token: client credentials, JSON.
         if not (self.tenant.client_id and self.tenant.client_secret):
             raise LoyaltyRejectedError(LOCAL_STATUS, "tenant has no client id/secret")
         body = {
@@ -366,7 +367,7 @@ def _json_or_empty(response: requests.Response) -> Any:
 
 
 def _unwrap_object(body: Any) -> dict:
-    # INFERENCE (wll.md §2): single objects may or may not come wrapped in
+    # INFERENCE (WLL docs: events): single objects may or may not come wrapped in
     # {"data": ...}; accept both.
     if isinstance(body, dict) and isinstance(body.get("data"), dict):
         return body["data"]
@@ -376,7 +377,7 @@ def _unwrap_object(body: Any) -> dict:
 
 
 def _unwrap_list(body: Any) -> list[dict]:
-    # FACT (wll.md §4, SDK docs): lists come as {"data": [...]}.
+    # FACT (WLL TypeScript SDK docs): lists come as {"data": [...]}.
     if isinstance(body, dict) and isinstance(body.get("data"), list):
         return body["data"]
     if isinstance(body, list):

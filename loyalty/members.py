@@ -1,6 +1,6 @@
 """The member index: which tenant member owns which Instagram or TikTok handle.
 
-WLL cannot be searched by profile attribute (wll.md §3), so we keep our own copy
+WLL cannot be searched by profile attribute (WLL docs: users), so we keep our own copy
 of every member's ``instagramHandle`` and ``tiktokHandle``. It is filled by a full
 sync that pages through ``GET /users`` and kept fresh between syncs by WLL's
 outbound webhook, which names one user whose profile changed.
@@ -27,14 +27,14 @@ from loyalty.signals import member_handles_changed
 
 logger = logging.getLogger(__name__)
 
-# GET /users accepts limit 1-1000 (wll.md §4, OpenAPI ListQueryParams).
+# GET /users accepts limit 1-1000 (WLL OpenAPI ListQueryParams).
 MAX_PAGE_SIZE = 1000
 # Member.*_handle_raw and auth_identifier (WLL caps authIdentifier at 512 too).
 _RAW_MAX = 512
 _WLL_ID_MAX = 128
 # How long a finished full sync is remembered to spare webhook refreshes another.
 SYNC_MARKER_TTL = 2 * 60 * 60
-# WLL ids are UUIDs (wll.md §3); anything else cannot be a /users/{id} path.
+# WLL ids are UUIDs (WLL docs: users); anything else cannot be a /users/{id} path.
 _UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
@@ -122,7 +122,7 @@ def parse_user(user: Any) -> UserFields:
 
 
 def _attributes(user: dict) -> dict:
-    # Attributes live at profile.attributes (wll.md §3); either may be absent.
+    # Attributes live at profile.attributes (WLL docs: users); either may be absent.
     profile = user.get("profile") or {}
     if not isinstance(profile, dict):
         raise InvalidUserError("profile is not an object")
@@ -144,7 +144,7 @@ def _handle(
     if value is None:
         return "", "", HandleStatus.MISSING
     if not isinstance(value, str):
-        # Attributes may hold any JSON type (wll.md §3); only text is a handle.
+        # Attributes may hold any JSON type (WLL docs: users); only text is a handle.
         return _storable(repr(value)), "", HandleStatus.INVALID
     handle, status = normalize(value)
     return _storable(value), handle, status
@@ -227,7 +227,8 @@ def _send_handles_changed(member: Member) -> None:
 def sync_tenant(tenant: Tenant, page_size: int = MAX_PAGE_SIZE) -> SyncResult:
     """Upsert every WLL user of ``tenant`` into the index.
 
-    Limitation: WLL pages by offset only (wll.md §4), so a user deleted while we
+    Limitation: WLL pages by offset only (WLL OpenAPI ListQueryParams), so a
+    user deleted while we
     page shifts the rest by one and a user may be missed until the next sync.
     Members deleted in WLL are not removed here.
     """
@@ -348,7 +349,7 @@ def syncable_tenants() -> Iterable[Tenant]:
 
 
 def find_member(tenant: Tenant, subject: str) -> Member | None:
-    # INFERENCE (wll.md §4): WLL's webhook subject is the authIdentifier by
+    # INFERENCE (WLL docs: webhooks): the webhook subject is the authIdentifier by
     # default, but a tenant may configure the WLL id instead; accept both.
     matches = Member.objects.filter(tenant=tenant).filter(
         Q(auth_identifier=subject) | Q(wll_user_id=subject)
@@ -383,7 +384,7 @@ def refresh_member(
             pass
 
     # WLL documents no lookup by authIdentifier (GET /users has an untyped,
-    # undocumented `filter`; wll.md §3), so the only way to find a new user named
+    # undocumented `filter`; WLL docs: users), so the only way to find a new user named
     # by one is to page through all users.
     if not _synced_since(tenant, received_at):
         sync_tenant(tenant)

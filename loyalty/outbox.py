@@ -3,7 +3,7 @@
 ``queue_event`` and ``queue_attributes`` only write rows. ``drain`` (run by the
 ``drain_outbox`` task) claims due rows with a conditional UPDATE, so two workers
 never send the same row, and records each outcome: sent, retried with backoff,
-or failed with the reason. WLL has no idempotency key (wll.md §2), so when a
+or failed with the reason. WLL has no idempotency key (WLL docs: events), so when a
 send's outcome is unknown (a timeout, a 5xx, a worker that died mid-send) the
 event is looked for in WLL before it is sent again.
 """
@@ -176,7 +176,7 @@ def _may_have_arrived(exc: Exception) -> bool:
 
 
 def _already_reported(client: LoyaltyClient, event: LoyaltyEvent) -> dict | None:
-    """WLL has no idempotency key (wll.md §2): after a send whose outcome is
+    """WLL has no idempotency key (WLL docs: events): after a send whose outcome is
     unknown, the only guard against a second award is to look for the first."""
     return client.find_event(event.type, event.subject, event.occurred_at)
 

@@ -1,6 +1,6 @@
 """WLL's outbound webhook: a member's profile changed, so re-read them.
 
-WLL signs nothing (wll.md §4). Each tenant's webhook reaction is configured to
+WLL signs nothing (WLL docs: webhooks). Each tenant's webhook reaction is configured to
 send a shared secret in the ``X-Webhook-Secret`` header, which is checked here;
 the refresh itself runs in a task, so this view makes no WLL call.
 """
@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 SECRET_HEADER = "X-Webhook-Secret"
-# authIdentifier is at most 512 characters (wll.md §3); WLL ids are shorter.
+# authIdentifier is at most 512 characters (WLL docs: users); WLL ids are shorter.
 _SUBJECT_MAX = 512
 
 
@@ -101,7 +101,7 @@ def _read_body(request: HttpRequest) -> bytes:
 
 
 def _parse(body: bytes) -> dict[str, Any]:
-    """The webhook body: WLL mirrors the report-event shape (wll.md §4)."""
+    """The webhook body: WLL mirrors the report-event shape (WLL docs: webhooks)."""
     try:
         event = json.loads(body)
     except (ValueError, RecursionError):

@@ -1,5 +1,5 @@
 """Instagram messaging webhook deliveries, shaped and serialized the way Meta
-sends them (reference/meta.md §1.2, §2.2, §2.3), for ``sandbox_send_dm``.
+sends them (Meta's Instagram messaging webhook reference), for ``sandbox_send_dm``.
 """
 
 import base64
@@ -80,7 +80,7 @@ def serialize_like_meta(payload: dict[str, Any]) -> bytes:
 def mention_delivery(
     brand_ig_id: str, media_id: str, comment_id: str | None = None
 ) -> dict[str, Any]:
-    """One ``mentions`` delivery (reference/meta.md §3.1): ids only, no author.
+    """One ``mentions`` delivery (Meta's mentions webhook): ids only, no author.
 
     Content webhooks give ``entry.time`` in seconds, unlike messaging ones.
     """

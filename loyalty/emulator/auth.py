@@ -13,14 +13,15 @@ from django.http import HttpRequest, JsonResponse
 
 from loyalty.models import SandboxLoyaltyTenant
 
-TOKEN_LIFETIME = 86400  # seconds; WLL's admin tokens last 24 h (wll.md §1)
+# WLL's admin tokens last 24 h (WLL docs: admin token).
+TOKEN_LIFETIME = 86400
 _SALT = "loyalty.emulator.admin-token"
 
 
 def error_response(
     status: int, message: str, headers: dict[str, str] | None = None
 ) -> JsonResponse:
-    # INFERENCE: WLL's error body is undocumented (wll.md §2, open question 4);
+    # INFERENCE: WLL's error body is undocumented (WLL docs: events);
     # this is the NestJS-style shape its stack most likely produces.
     body = {
         "statusCode": status,

@@ -1,9 +1,10 @@
 """Request schemas the Loyalty Engine emulator validates against.
 
-Written out from the components of the same name in WLL's published OpenAPI
-document (shared/reference/wll-openapi.json), with ``$ref``s inlined. Where a
-fragment is simplified, ``SIMPLIFIED`` says so; a test compares everything else
-with the reference file.
+Written out from the components of the same name in the OpenAPI document WLL
+publishes with its SDK (``test.json`` in its ``wll-sdk`` repository), with
+``$ref``s inlined. Where a fragment is simplified, ``SIMPLIFIED`` says so; a
+test compares everything else with that document when WLL_OPENAPI_FILE names a
+copy of it.
 """
 
 from typing import Any

@@ -1,7 +1,7 @@
 """The Loyalty Engine emulator's endpoints (sandbox only).
 
 Requests are validated against the request schemas of WLL's OpenAPI document
-(see ``schemas``); responses follow what shared/reference/wll.md reports, and
+(see ``schemas``); responses follow what WLL's documentation reports, and
 where WLL's behaviour is undocumented the choice is marked INFERENCE.
 
 INFERENCE: single objects are answered wrapped as ``{"data": {...}}`` like the
@@ -68,7 +68,7 @@ def api_view(*, methods: set[str], admin: set[str]) -> Callable[[Handler], Handl
 
 @csrf_exempt
 def token(request: HttpRequest) -> HttpResponse:
-    """``POST /oauth/token``: the client-credentials grant (wll.md §1)."""
+    """``POST /oauth/token``: the client-credentials grant (WLL docs: admin token)."""
     if request.method != "POST":
         return auth.error_response(405, "POST only")
     body = _json_body(request)
@@ -141,7 +141,7 @@ def _report_event(request: HttpRequest, tenant: SandboxLoyaltyTenant) -> HttpRes
     subject = body["subject"]
     member = _find_subject(tenant, subject)
     if member is None:
-        # INFERENCE (wll.md §2): undocumented; a 404 is the likeliest answer.
+        # INFERENCE (WLL docs: events): undocumented; a 404 is the likeliest answer.
         return auth.error_response(404, f"User {subject} not found")
 
     event = SandboxLoyaltyEvent.objects.create(
@@ -170,7 +170,8 @@ def _patch_user(request: HttpRequest, found: SandboxLoyaltyUser) -> HttpResponse
     if problem:
         return auth.error_response(400, problem)
 
-    # INFERENCE (wll.md §3, open question 2): whether WLL merges or replaces
+    # INFERENCE (WLL docs: users): whether WLL merges
+    # or replaces
     # `profile.attributes` is undocumented. The emulator REPLACES the whole
     # object, the stricter reading, so a client that forgets to read first
     # loses data in tests instead of in production.
@@ -214,7 +215,7 @@ def _json_body(request: HttpRequest) -> Any:
 
 
 def _denied(description: str) -> JsonResponse:
-    # Auth0's shape, which WLL's token endpoint is (wll.md §1).
+    # Auth0's shape, which WLL's token endpoint is (WLL docs: admin token).
     body = {"error": "access_denied", "error_description": description}
     return JsonResponse(body, status=401)
 

@@ -1,4 +1,4 @@
-"""How TikTok's index turns a caption into ``hashtag_names`` (tiktok.md §4):
+"""How TikTok's index turns a caption into ``hashtag_names`` (Research API docs):
 lowercased, tags written together split, ``##`` collapsed, a lone ``#``
 dropped, emoji and other scripts kept inside the tag."""
 
