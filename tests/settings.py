@@ -20,3 +20,7 @@ from socialportal.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+
+# Live-server threads would otherwise keep their connections open after the
+# suite, and PostgreSQL refuses to drop a test database that is still in use.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
