@@ -1,3 +1,5 @@
+"""The URL map; the emulators are mounted under /sandbox/ only when SANDBOX is on."""
+
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path

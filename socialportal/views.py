@@ -1,3 +1,5 @@
+"""Views that belong to no integration."""
+
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 

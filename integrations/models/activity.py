@@ -1,3 +1,5 @@
+"""Activity: one normalized thing someone did on a platform, and its vocabularies."""
+
 from django.db import models
 
 

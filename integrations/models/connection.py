@@ -1,3 +1,6 @@
+"""Brand connections (a brand's Instagram account, reached through its Page) and
+the DM keywords a tenant tracks."""
+
 from django.db import models
 from django.db.models.functions import Lower
 

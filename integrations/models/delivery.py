@@ -1,3 +1,5 @@
+"""Webhook deliveries, kept byte for byte as the provider sent them."""
+
 from django.db import models
 
 

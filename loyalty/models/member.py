@@ -1,3 +1,5 @@
+"""The member index: which loyalty member owns which social handle or IGSID."""
+
 from django.db import models
 
 

@@ -1,3 +1,5 @@
+"""Tenants: loyalty programs, with the credentials we call their WLL tenant with."""
+
 from django.db import models
 
 from socialportal.crypto import EncryptedTextField
