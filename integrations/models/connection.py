@@ -18,6 +18,11 @@ class ConnectionQuerySet(models.QuerySet["BrandConnection"]):
         """The connections any scanner or pipeline step may use: only these."""
         return self.filter(status=ConnectionStatus.CONNECTED)
 
+    def connected_of(self, tenant_slug: str | None) -> "ConnectionQuerySet":
+        """Connected brands, with their tenant, of one tenant (or of all)."""
+        rows = self.connected().select_related("tenant")
+        return rows.filter(tenant__slug=tenant_slug) if tenant_slug else rows
+
 
 class BrandConnection(models.Model):
     """A brand's Instagram professional account, reached through its Facebook Page.

@@ -21,13 +21,9 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", metavar="SLUG", help="Scan only this tenant.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        connections = BrandConnection.objects.connected().select_related("tenant")
-        if options["tenant"]:
-            connections = connections.filter(tenant__slug=options["tenant"])
-            if not connections.exists():
-                raise CommandError(
-                    f"No connected brand for tenant {options['tenant']!r}."
-                )
+        connections = BrandConnection.objects.connected_of(options["tenant"])
+        if options["tenant"] and not connections.exists():
+            raise CommandError(f"No connected brand for tenant {options['tenant']!r}.")
 
         for connection in connections:
             result = tags.scan(connection.pk)
